@@ -1,0 +1,1 @@
+"""schedengine: what state is a telephony customer in at instant T?"""

@@ -1,0 +1,394 @@
+"""Pydantic models of the wire records of ``PATCH /customers/{customerId}``.
+
+This module is the input boundary only: it types and checks the shape of
+what arrives (JSON, JSON Lines or JSV already decoded into dicts) and
+nothing else. Hot paths never touch these models.
+
+Matching follows ServiceStack: field names are case-insensitive
+(``StartTime``, ``startTime``, ``starttime`` and ``start_time`` are one
+field); enums are read by name (any case) or by integer. Unknown fields are
+left out of the model and remembered, so that ``validate`` can report them
+(see :func:`unknown_fields`). Date and time strings stay strings here; the
+recurrence module parses them and reports bad ones with their path.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any, Iterator
+
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from .errors import RecordError
+
+__all__ = [
+    "AppSettings", "BillingItem", "BillingSettings", "Customer", "CustomerBreadcrumb",
+    "DayOfWeek", "EntityIntegrationData", "PatchCustomer", "Schedule", "ScheduleDay",
+    "SchedulingRule", "SchedulingRuleFrequency", "SimpleSchedulingRuleTypes", "Struct",
+    "Tag", "TagColors", "ThirdPartyId", "Value", "parse_model", "unknown_fields",
+]
+
+
+# --------------------------------------------------------------------------- enums
+
+class WireEnum(enum.IntEnum):
+    """An enum read by name (case-insensitive) or integer, written by name."""
+
+    @property
+    def wire_name(self) -> str:
+        return self.name.rstrip("_")
+
+    @classmethod
+    def parse(cls, value: Any) -> "WireEnum":
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a {cls.__name__}")
+        if isinstance(value, int):
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        elif isinstance(value, str):
+            text = value.strip()
+            if text.lstrip("-").isdigit():
+                return cls.parse(int(text))
+            for member in cls:
+                if member.wire_name.lower() == text.lower():
+                    return member
+        names = ", ".join(m.wire_name for m in cls)
+        raise ValueError(f"{value!r} is not a {cls.__name__} (expected one of {names}, or 0..{len(cls) - 1})")
+
+
+class SimpleSchedulingRuleTypes(WireEnum):
+    Always = 0
+    CustomerState = 1
+    Time = 2
+
+
+class SchedulingRuleFrequency(WireEnum):
+    None_ = 0  # wire name "None": a single occurrence (or one span), no recurrence
+    Secondly = 1
+    Minutely = 2
+    Hourly = 3
+    Daily = 4
+    Weekly = 5
+    Monthly = 6
+    Yearly = 7
+
+
+class DayOfWeek(WireEnum):
+    """.NET's System.DayOfWeek numbering (Sunday = 0)."""
+    Sunday = 0
+    Monday = 1
+    Tuesday = 2
+    Wednesday = 3
+    Thursday = 4
+    Friday = 5
+    Saturday = 6
+
+
+class TagColors(WireEnum):
+    Magenta = 0
+    Red = 1
+    Volcano = 2
+    Orange = 3
+    Gold = 4
+    Lime = 5
+    Green = 6
+    Cyan = 7
+    Blue = 8
+    GeekBlue = 9
+    Purple = 10
+
+
+def _enum_type(cls: type[WireEnum]) -> Any:
+    return Annotated[
+        cls,
+        BeforeValidator(cls.parse),
+        PlainSerializer(lambda member: member.wire_name, return_type=str),
+    ]
+
+
+RuleType = _enum_type(SimpleSchedulingRuleTypes)
+Frequency = _enum_type(SchedulingRuleFrequency)
+Weekday = _enum_type(DayOfWeek)
+Color = _enum_type(TagColors)
+
+
+# --------------------------------------------------------------------- base model
+
+def _wire_key(name: str) -> str:
+    """Normalise a field name for case-insensitive matching."""
+    return name.replace("_", "").lower()
+
+
+def _camel(field_name: str) -> str:
+    # "ai_insights" -> "aiInsights"; acronyms stay readable in camelCase.
+    return to_camel(field_name)
+
+
+class WireModel(BaseModel):
+    """Base of every record: case-insensitive field names, unknown fields kept aside."""
+
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(serialization_alias=_camel),
+        populate_by_name=True,
+        extra="ignore",
+        coerce_numbers_to_str=True,
+        validate_assignment=False,
+    )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _match_fields(cls, data: Any, handler: Any) -> Any:
+        if not isinstance(data, dict):
+            return handler(data)
+        by_key = _field_keys(cls)
+        matched: dict[str, Any] = {}
+        unknown: list[str] = []
+        for key, value in data.items():
+            name = by_key.get(_wire_key(str(key)))
+            if name is None:
+                unknown.append(str(key))
+            else:
+                matched[name] = value
+        model = handler(matched)
+        if unknown:
+            model.__dict__["_unknown"] = tuple(unknown)
+        return model
+
+    def __eq__(self, other: object) -> bool:
+        # Field values only: unknown wire fields do not make two records differ.
+        if type(self) is not type(other):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_wire(self) -> dict[str, Any]:
+        """camelCase dict with null fields left out (what the writers emit)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+_FIELD_KEYS: dict[type, dict[str, str]] = {}
+
+
+def _field_keys(cls: type[BaseModel]) -> dict[str, str]:
+    keys = _FIELD_KEYS.get(cls)
+    if keys is None:
+        keys = {_wire_key(name): name for name in cls.model_fields}
+        _FIELD_KEYS[cls] = keys
+    return keys
+
+
+# ------------------------------------------------------------------ struct values
+
+class Value(WireModel):
+    """protobuf-like dynamic value (ServiceStack's ``Value``)."""
+    bool_value: bool | None = None
+    string_value: str | None = None
+    number_value: float | None = None
+    list_value: list[dict[str, "Value"]] | None = None
+    struct_value: dict[str, "Value"] | None = None
+
+
+# A Struct's keys are user data, so they are matched exactly (no case folding).
+Struct = dict[str, Value]
+
+
+# ------------------------------------------------------------------------ records
+
+class ScheduleDay(WireModel):
+    """One BYDAY entry: ``Offset`` n != 0 is the n-th such weekday (negative: from the end)."""
+    offset: int | None = None
+    day_of_week: Weekday
+
+
+class SchedulingRule(WireModel):
+    id: str | None = None
+    name: str | None = None
+    priority: int | None = None
+    state: str | None = None
+    source: str | None = None
+    condition: str | None = None
+    simple_rule_type: RuleType | None = None
+    customer_state: str | None = None
+    flow_id: str | None = None
+    flow_params: Struct | None = None
+    is_all_day: bool | None = None
+    start_date: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    by_set_position: list[int] | None = None
+    by_month: list[int] | None = None
+    by_week_no: list[int] | None = None
+    by_year_day: list[int] | None = None
+    by_month_day: list[int] | None = None
+    by_day: list[ScheduleDay] | None = None
+    by_hour: list[int] | None = None
+    by_minute: list[int] | None = None
+    interval: int | None = None
+    count: int | None = None
+    until_date: str | None = None
+    frequency: Frequency | None = None
+
+
+class Schedule(WireModel):
+    time_zone_id: str | None = None
+    inherit: bool | None = None
+    force_closed: bool | None = None
+    rules: list[SchedulingRule] | None = None
+    default_state: str | None = None
+
+
+class BillingItem(WireModel):
+    base_cost: float | None = None
+    raw_unit_multiplier: float | None = None
+    unit_cost: float | None = None
+    allowance: float | None = None
+
+
+class BillingSettings(WireModel):
+    base: BillingItem | None = None
+    local_numbers: BillingItem | None = None
+    toll_free_numbers: BillingItem | None = None
+    inbound_voice_calls: BillingItem | None = None
+    outbound_voice_calls: BillingItem | None = None
+    inbound_faxes: BillingItem | None = None
+    outbound_faxes: BillingItem | None = None
+    inbound_sms_messages: BillingItem | None = None
+    outbound_sms_messages: BillingItem | None = None
+    ai_insights: BillingItem | None = None
+    ai_live_minutes: BillingItem | None = None
+    ai_messages: BillingItem | None = None
+
+
+class AppSettings(WireModel):
+    enable_phone_number_management: bool | None = None
+    enable_device_management: bool | None = None
+    enable_dialer: bool | None = None
+    enable_call_history: bool | None = None
+    enable_billing: bool | None = None
+    enable_faxes: bool | None = None
+    enable_sms: bool | None = None
+    enable_international_calls: bool | None = None
+    page_title: str | None = None
+    string_mappings: str | None = None
+    chakra_theme: str | None = None
+    custom_css: str | None = None
+
+
+class Tag(WireModel):
+    id: str | None = None
+    name: str | None = None
+    color: Color | None = None
+
+
+class CustomerBreadcrumb(WireModel):
+    id: str | None = None
+    name: str | None = None
+
+
+class EntityIntegrationData(WireModel):
+    third_party_id: str | None = None
+
+
+ThirdPartyId = EntityIntegrationData  # the seed's name for the same shape
+
+
+class Customer(WireModel):
+    """``CustomerInfo``: one customer as the API returns it."""
+    id: str
+    account_id: str | None = None
+    account_name: str | None = None
+    parent_customer_id: str | None = None
+    breadcrumb: list[CustomerBreadcrumb] | None = None
+    is_staging: bool | None = None
+    name: str | None = None
+    reference_id: str | None = None
+    data: Struct | None = None
+    tags: list[Tag] | None = None
+    schedule: Schedule | None = None
+    integration_data: dict[str, EntityIntegrationData] | None = None
+    override_billing_settings: bool | None = None
+    billing_settings: BillingSettings | None = None
+    override_app_settings: bool | None = None
+    app_settings: AppSettings | None = None
+    date_created: str | None = None
+    date_last_modified: str | None = None
+    created_by: str | None = None
+    last_modified_by: str | None = None
+
+
+class PatchCustomer(WireModel):
+    """Body of ``PATCH /customers/{customerId}``: present fields replace stored ones whole."""
+    customer_id: str | None = None
+    parent_customer_id: str | None = None
+    name: str | None = None
+    reference_id: str | None = None
+    data: Struct | None = None
+    tag_ids: list[str] | None = None
+    schedule: Schedule | None = None
+    override_billing_settings: bool | None = None
+    billing_settings: BillingSettings | None = None
+    override_app_settings: bool | None = None
+    app_settings: AppSettings | None = None
+
+
+# ----------------------------------------------------------------------- helpers
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic error location into a camelCase wire path."""
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            text = str(item)
+            if "[" in text or "(" in text:  # validator-internal location steps
+                continue
+            parts.append("." + _camel(text))
+    return "".join(parts)
+
+
+def parse_model(cls: type[WireModel], data: Any, path: str = "$") -> Any:
+    """Validate `data` as `cls`; a failure becomes a RecordError naming the path."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = path + _loc_to_path(tuple(first["loc"]))
+        found = first.get("input")
+        shown = repr(found) if not isinstance(found, (dict, list)) else type(found).__name__
+        message = first["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        count = exc.error_count()
+        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+        raise RecordError(f"{where}: {shown}: {message}{more}", path=where) from exc
+
+
+def unknown_fields(model: Any, path: str = "$") -> Iterator[tuple[str, str]]:
+    """Yield (path, field name) for every wire field that matched no model field."""
+    stack: list[tuple[str, Any]] = [(path, model)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, BaseModel):
+            for name in node.__dict__.get("_unknown", ()):
+                yield where, name
+            for field in type(node).model_fields:
+                stack.append((f"{where}.{_camel(field)}", getattr(node, field)))
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(node))
+        elif isinstance(node, dict):
+            stack.extend((f"{where}.{key}", item) for key, item in node.items())
