@@ -1,0 +1,226 @@
+"""The operator CLI: ``schedengine VERB ...`` (also ``python -m schedengine``).
+
+Exit codes: 0 ok, 1 validate found errors, 2 invalid input, 3 unknown customer.
+Errors print one message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from typing import Any, Callable, Sequence
+
+from .engine import Engine
+from .errors import ScheduleError, UnknownCustomerError
+from .policy import Policy
+
+__all__ = ["main", "main_entry"]
+
+UTC = timezone.utc
+EXIT_INVALID = 2
+EXIT_UNKNOWN = 3
+
+
+def bundled_demo_path() -> str:
+    return str(resources.files("schedengine") / "data" / "demo.json")
+
+
+def _customers_file(args: argparse.Namespace) -> str:
+    return args.customers or os.environ.get("SCHEDENGINE_CUSTOMERS") or bundled_demo_path()
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    return Policy(priority=args.policy_priority, force_closed_state=args.policy_force_closed_state,
+                  fallback_state=args.policy_fallback_state, default_time_zone=args.policy_default_time_zone)
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    return Engine.from_file(_customers_file(args), policy=_policy(args), mode=args.mode)
+
+
+def _when(engine: Engine, customer: str, text: str | None) -> datetime:
+    if text is None or text == "now":
+        return datetime.now(UTC)
+    try:
+        value: Any = float(text)  # epoch seconds
+    except ValueError:
+        value = text
+    return engine.instant(customer, value)
+
+
+def _local(engine: Engine, customer: str, at: datetime | None) -> str:
+    if at is None:
+        return "never"
+    zone = engine.tree.schedule(engine.tree.owner_id(customer)).zone
+    local = at.astimezone(zone)
+    return f"{local.isoformat()} ({local:%a %d %b %H:%M} local)"
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _block(rows: Sequence[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+# ------------------------------------------------------------------- verbs
+
+def cmd_state_at(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    r = engine.state_at(args.customer, _when(engine, args.customer, args.at))
+    if args.json:
+        _print_json(r.to_json())
+        return 0
+    why = {"rule": f"rule {r.rule_name or r.rule_id or '?'}" + (f" (priority {r.priority})" if r.priority is not None else ""),
+           "force_closed": "schedule is ForceClosed", "default": "no rule matched: DefaultState",
+           "fallback": "no rule matched and no DefaultState: policy fallback"}[r.reason]
+    rows = [("customer", r.customer_id), ("state", r.state), ("because", why)]
+    if r.owner_id != r.customer_id:
+        rows.append(("owner", f"{r.owner_id} (inherited)"))
+    rows += [("time zone", r.time_zone), ("at", _local(engine, r.customer_id, r.at)),
+             ("until", _local(engine, r.customer_id, r.until))]
+    if r.flow_id:
+        rows.append(("flow", r.flow_id + (f" {json.dumps(r.flow_params)}" if r.flow_params else "")))
+    print(_block(rows))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    print(engine.explain(args.customer, _when(engine, args.customer, args.at)))
+    return 0
+
+
+def cmd_next_change(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    at = _when(engine, args.customer, args.at)
+    changes = []
+    for _ in range(max(1, args.count)):
+        change = engine.next_change(args.customer, at)
+        if change is None:
+            break
+        changes.append(change)
+        at = change.at
+    if args.json:
+        _print_json([c.to_json() for c in changes])
+        return 0
+    if not changes:
+        print(f"{args.customer}: the state never changes after {_local(engine, args.customer, at)}")
+        return 0
+    for c in changes:
+        print(f"{_local(engine, args.customer, c.at)}  ->  {c.state}")
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    start = _when(engine, args.customer, args.start)
+    end = _when(engine, args.customer, args.end) if args.end else start + timedelta(days=7)
+    segments = engine.timeline(args.customer, start, end)
+    if args.json:
+        _print_json([s.to_json() for s in segments])
+        return 0
+    zone = engine.tree.schedule(engine.tree.owner_id(args.customer)).zone
+    for s in segments:
+        a, b = s.start.astimezone(zone), s.end.astimezone(zone)
+        print(f"{a:%a %Y-%m-%d %H:%M} - {b:%a %Y-%m-%d %H:%M}  {s.state:<16} "
+              f"{s.reason}{' ' + s.rule_id if s.rule_id else ''}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = args.file or _customers_file(args)
+    try:
+        engine = Engine.from_file(path, policy=_policy(args), mode="reference")
+    except ScheduleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    from .records import unknown_fields
+
+    warnings = list(engine.validate())
+    position = {c.id: i for i, c in enumerate(engine.customers())}
+    for c in engine.customers():
+        for where, name in unknown_fields(c, f'customers[{position[c.id]}] (id "{c.id}")'):
+            warnings.append((where, f"unknown field {name!r} is ignored"))
+    for where, message in warnings:
+        print(f"warning: {where}: {message}")
+    print(f"{path}: {len(engine.customers())} customers, {len(warnings)} warning(s), no errors")
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--customers", metavar="FILE",
+                   help="customers file (.json/.jsonl/.jsv); default $SCHEDENGINE_CUSTOMERS, else the bundled demo tree")
+    p.add_argument("--mode", choices=("compiled", "reference"), default="compiled", help=argparse.SUPPRESS)
+    p.add_argument("--policy-priority", choices=("highest-first", "lowest-first"), default="highest-first",
+                   help="which Priority wins (default: highest-first)")
+    p.add_argument("--policy-force-closed-state", default="After Hours", metavar="STATE")
+    p.add_argument("--policy-fallback-state", default="After Hours", metavar="STATE")
+    p.add_argument("--policy-default-time-zone", default="UTC", metavar="ZONE")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="schedengine",
+                                     description="What state is a customer in at instant T?")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    when_help = "an instant: ISO 8601 (with offset, or local wall time of the owner), epoch seconds, or 'now' (default)"
+
+    def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = verb("state-at", cmd_state_at, "the state of a customer at an instant")
+    p.add_argument("customer")
+    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("--json", action="store_true", help="print one JSON object (camelCase keys)")
+    _add_common(p)
+
+    p = verb("explain", cmd_explain, "why a customer is in its state: chain, zone, every rule")
+    p.add_argument("customer")
+    p.add_argument("--at", metavar="WHEN", help=when_help)
+    _add_common(p)
+
+    p = verb("next-change", cmd_next_change, "when the state name next changes")
+    p.add_argument("customer")
+    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("--count", type=int, default=1, metavar="N", help="list the next N changes")
+    p.add_argument("--json", action="store_true")
+    _add_common(p)
+
+    p = verb("timeline", cmd_timeline, "segments of constant state over a range")
+    p.add_argument("customer")
+    p.add_argument("--start", metavar="WHEN", required=True)
+    p.add_argument("--end", metavar="WHEN", help="default: start + 7 days")
+    p.add_argument("--json", action="store_true")
+    _add_common(p)
+
+    p = verb("validate", cmd_validate, "check a customers file; print warnings")
+    p.add_argument("file", nargs="?", help="default: --customers / $SCHEDENGINE_CUSTOMERS / the demo tree")
+    _add_common(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UnknownCustomerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    except (ScheduleError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def main_entry() -> None:
+    sys.exit(main())

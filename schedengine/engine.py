@@ -1,0 +1,143 @@
+"""The Engine facade: load a customer tree, then ask what state a customer
+is in at an instant, when it next changes, its timeline, and why.
+
+Instants (`at`, `start`, `end`) may be aware datetimes, naive datetimes
+(read as the owner's local wall-clock time, like Evo's TestSchedule), ISO
+8601 strings with or without offset, or epoch seconds (int or float).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Literal
+
+from .errors import RecordError
+from .policy import Policy
+from .records import Customer
+from .reference import ReferenceEvaluator
+from .results import Change, Explanation, Segment, StateResult
+from .tree import CustomerTree
+from .wire import Format, dump_customers, load_customers, parse_customers, write_customers_atomic
+
+__all__ = ["Engine", "Instant"]
+
+UTC = timezone.utc
+Instant = datetime | str | int | float
+Mode = Literal["compiled", "reference"]
+
+
+class Engine:
+    """Answers state queries over one customer tree.
+
+    mode="reference" serves every query from the reference evaluator;
+    mode="compiled" (the default) from the compiled fast path.
+    """
+
+    def __init__(self, tree: CustomerTree, *, mode: Mode = "compiled", source_format: Format = "json"):
+        if mode not in ("compiled", "reference"):
+            raise ValueError(f"mode {mode!r} is not 'compiled' or 'reference'")
+        self.mode = mode
+        self.source_format = source_format
+        self._tree = tree
+        self._evaluator = self._make_evaluator(tree)
+
+    def _make_evaluator(self, tree: CustomerTree) -> Any:
+        return ReferenceEvaluator(tree)
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def from_records(cls, records: Iterable[Customer | dict[str, Any]], policy: Policy | None = None,
+                     mode: Mode = "compiled", *, validate: bool = True) -> "Engine":
+        """Customers as models or wire dicts (any key case). With `validate`
+        (the default) every schedule is checked now, so a bad rule fails the
+        load rather than a later query."""
+        records = list(records)
+        raw = [r for r in records if not isinstance(r, Customer)]
+        if raw:
+            parsed = iter(parse_customers(raw))
+            records = [r if isinstance(r, Customer) else next(parsed) for r in records]
+        tree = CustomerTree(records, policy)
+        if validate:
+            tree.check()
+        return cls(tree, mode=mode)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], policy: Policy | None = None,
+                  mode: Mode = "compiled", *, validate: bool = True) -> "Engine":
+        """Load `.json`, `.jsonl` or `.jsv` (the format is also sniffed from the content)."""
+        customers, fmt = load_customers(path)
+        tree = CustomerTree(customers, policy)
+        if validate:
+            tree.check()
+        return cls(tree, mode=mode, source_format=fmt)
+
+    @property
+    def tree(self) -> CustomerTree:
+        return self._tree
+
+    @property
+    def policy(self) -> Policy:
+        return self._tree.policy
+
+    def customers(self) -> list[Customer]:
+        return self._tree.records()
+
+    def to_file(self, path: str | os.PathLike[str], fmt: Format | None = None) -> None:
+        """Write the customers atomically, in the input's format unless told otherwise."""
+        write_customers_atomic(path, self._tree.records(), fmt or self.source_format)
+
+    def dumps(self, fmt: Format | None = None) -> str:
+        return dump_customers(self._tree.records(), fmt or self.source_format)
+
+    # ------------------------------------------------------------- queries
+
+    def instant(self, customer_id: str, at: Instant) -> datetime:
+        """Normalise `at` to an aware UTC datetime (naive = the owner's wall clock)."""
+        return to_instant(at, lambda: self._tree.schedule(self._tree.owner_id(customer_id)).zone)
+
+    def state_at(self, customer_id: str, at: Instant) -> StateResult:
+        return self._evaluator.state_at(customer_id, self.instant(customer_id, at))
+
+    def next_change(self, customer_id: str, at: Instant) -> Change | None:
+        return self._evaluator.next_change(customer_id, self.instant(customer_id, at))
+
+    def timeline(self, customer_id: str, start: Instant, end: Instant) -> list[Segment]:
+        return self._evaluator.timeline(customer_id, self.instant(customer_id, start),
+                                        self.instant(customer_id, end))
+
+    def explain(self, customer_id: str, at: Instant) -> Explanation:
+        return self._evaluator.explain(customer_id, self.instant(customer_id, at))
+
+    def validate(self) -> list[tuple[str, str]]:
+        """Warnings as (path, message); raises the first error."""
+        return self._tree.check()
+
+
+def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
+    """Aware UTC datetime from any accepted instant form. `zone_of_owner` is
+    called only for naive input."""
+    if isinstance(at, bool):
+        raise RecordError(f"{at!r} is not an instant", path="at")
+    if isinstance(at, (int, float)):
+        try:
+            return datetime.fromtimestamp(at, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise RecordError(f"{at!r} is out of range as epoch seconds", path="at") from exc
+    if isinstance(at, str):
+        text = at.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError as exc:
+            raise RecordError(f"{at!r} is not an ISO 8601 instant (e.g. 2027-07-05T10:30:00-04:00)",
+                              path="at") from exc
+        at = parsed
+    if isinstance(at, datetime):
+        if at.tzinfo is None or at.tzinfo.utcoffset(at) is None:
+            return at.replace(tzinfo=zone_of_owner()).astimezone(UTC)
+        return at.astimezone(UTC)
+    if isinstance(at, date):
+        return to_instant(datetime(at.year, at.month, at.day), zone_of_owner)
+    raise RecordError(f"{at!r} is not an instant (expected a datetime, ISO string or epoch seconds)",
+                      path="at")

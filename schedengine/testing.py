@@ -1,0 +1,132 @@
+"""Hypothesis strategies for property suites (ours and users').
+
+    >>> from hypothesis import given
+    >>> from schedengine.testing import customer_trees, instants
+    >>> @given(customer_trees(), instants())
+    ... def test_something(records, at): ...
+
+Every strategy draws plain wire dicts (camelCase keys), so they exercise the
+same loading path as real files. Requires the `test` extra (hypothesis).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import strategies as st
+
+__all__ = ["ZONES", "STATES", "times_of_day", "time_rules", "rules", "schedules", "customer_trees",
+           "instants"]
+
+UTC = timezone.utc
+# DST zones of both hemispheres, a 30-minute DST zone, a zone without DST,
+# and a Windows name.
+ZONES = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Australia/Sydney",
+         "Asia/Kolkata", "UTC", "Central Standard Time")
+STATES = ("Business Hours", "After Hours", "Holiday", "Lunch", "Night Desk")
+WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+
+def times_of_day(minute_step: int = 30) -> st.SearchStrategy[str]:
+    """`HH:MM` on a grid, including the small hours where DST transitions happen."""
+    return st.integers(0, 24 * 60 // minute_step - 1).map(
+        lambda n: f"{n * minute_step // 60:02d}:{n * minute_step % 60:02d}")
+
+
+@st.composite
+def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = (2015, 2027)) -> dict:
+    """A `Time` rule with a realistic recurrence and daily window."""
+    frequency = draw(st.sampled_from(["Daily", "Weekly", "Weekly", "Monthly", "Yearly", "None"]))
+    year = draw(st.integers(*start_year))
+    rule: dict = {
+        "simpleRuleType": "Time",
+        "frequency": frequency,
+        "startDate": f"{year:04d}-{draw(st.integers(1, 12)):02d}-{draw(st.integers(1, 28)):02d}",
+    }
+    if draw(st.booleans()) and frequency != "None":
+        rule["isAllDay"] = True
+    else:
+        rule["startTime"] = draw(times_of_day())
+        if draw(st.integers(0, 5)):
+            rule["endTime"] = draw(times_of_day() | st.just("24:00"))
+    if frequency in ("Daily", "Weekly") and draw(st.booleans()):
+        rule["interval"] = draw(st.integers(1, 3))
+    if frequency == "Weekly":
+        days = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=5, unique=True))
+        rule["byDay"] = [{"dayOfWeek": d} for d in days]
+    elif frequency == "Monthly":
+        if draw(st.booleans()):
+            rule["byDay"] = [{"dayOfWeek": draw(st.sampled_from(WEEKDAYS)),
+                              "offset": draw(st.sampled_from([1, 2, 3, 4, -1]))}]
+        else:
+            rule["byMonthDay"] = draw(st.lists(st.integers(1, 28), min_size=1, max_size=3, unique=True))
+    elif frequency == "Yearly":
+        rule["byMonth"] = [draw(st.integers(1, 12))]
+        if draw(st.booleans()):
+            rule["byDay"] = [{"dayOfWeek": draw(st.sampled_from(WEEKDAYS)),
+                              "offset": draw(st.sampled_from([1, 2, 3, 4, -1]))}]
+        else:
+            rule["byMonthDay"] = [draw(st.integers(1, 28))]
+    elif frequency == "None" and draw(st.booleans()):
+        start = datetime.strptime(rule["startDate"], "%Y-%m-%d")
+        rule["untilDate"] = (start + timedelta(days=draw(st.integers(0, 400)))).strftime("%Y-%m-%d")
+    if frequency != "None":
+        bound = draw(st.integers(0, 4))
+        if bound == 1:
+            rule["count"] = draw(st.integers(1, 400))
+        elif bound == 2:
+            rule["untilDate"] = f"{draw(st.integers(year, 2030)):04d}-{draw(st.integers(1, 12)):02d}-15"
+    return rule
+
+
+@st.composite
+def rules(draw: st.DrawFn, *, allow_customer_state: bool = True) -> dict:
+    """Any rule: mostly Time, sometimes Always or CustomerState."""
+    kinds = ["Time"] * 6 + ["Always"] + (["CustomerState"] * 2 if allow_customer_state else [])
+    kind = draw(st.sampled_from(kinds))
+    rule = draw(time_rules()) if kind == "Time" else {"simpleRuleType": kind}
+    if kind == "CustomerState":
+        rule["customerState"] = draw(st.sampled_from(STATES))
+    rule["state"] = draw(st.sampled_from(STATES))
+    rule["priority"] = draw(st.integers(0, 3))
+    return rule
+
+
+@st.composite
+def schedules(draw: st.DrawFn, *, zones: tuple[str, ...] = ZONES, max_rules: int = 4,
+              allow_customer_state: bool = True) -> dict:
+    rule_list = draw(st.lists(rules(allow_customer_state=allow_customer_state), max_size=max_rules))
+    for i, rule in enumerate(rule_list):
+        rule["id"] = f"r{i}"
+    schedule: dict = {"timeZoneId": draw(st.sampled_from(zones)), "rules": rule_list}
+    if draw(st.integers(0, 9)) == 0:
+        schedule["forceClosed"] = True
+    if draw(st.booleans()):
+        schedule["defaultState"] = draw(st.sampled_from(STATES))
+    return schedule
+
+
+@st.composite
+def customer_trees(draw: st.DrawFn, *, max_customers: int = 5, zones: tuple[str, ...] = ZONES) -> list[dict]:
+    """A small forest: each customer's parent is an earlier customer (or none);
+    some inherit, others have their own schedule (possibly reading the parent)."""
+    n = draw(st.integers(1, max_customers))
+    records = []
+    for i in range(n):
+        record: dict = {"id": f"c{i}", "name": f"Customer {i}"}
+        if i and draw(st.integers(0, 3)):
+            record["parentCustomerId"] = f"c{draw(st.integers(0, i - 1))}"
+        if "parentCustomerId" in record and draw(st.booleans()):
+            record["schedule"] = {"inherit": True}
+        else:
+            record["schedule"] = draw(schedules(zones=zones, allow_customer_state="parentCustomerId" in record))
+        records.append(record)
+    return records
+
+
+def instants(start: datetime = datetime(2024, 1, 1, tzinfo=UTC),
+             end: datetime = datetime(2029, 1, 1, tzinfo=UTC)) -> st.SearchStrategy[datetime]:
+    """Aware UTC instants, uniform to the second (sometimes with microseconds)."""
+    span = int((end - start).total_seconds())
+    return st.builds(lambda s, us: start + timedelta(seconds=s, microseconds=us),
+                     st.integers(0, span - 1), st.sampled_from([0, 0, 0, 1, 999_999]))

@@ -1,0 +1,350 @@
+"""The customer tree: parents, schedule owners, the zone cascade, effective
+settings, and each owner's schedule prepared for evaluation.
+
+Everything walks the tree iteratively, so a 100,000-deep chain works. A
+`CustomerTree` is never changed after construction: a patch builds a new one
+(sharing what did not change), which lets readers on other threads keep
+using the old tree safely.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+from zoneinfo import ZoneInfo
+
+from .errors import RecordError, TreeError, UnknownCustomerError
+from .policy import Policy, order_rules
+from .records import (
+    AppSettings,
+    BillingSettings,
+    Customer,
+    CustomerBreadcrumb,
+    SchedulingRule,
+    SimpleSchedulingRuleTypes,
+)
+from .recurrence import RuleWindows, check_rule, rule_kind, rule_windows
+from .times import resolve_zone
+
+__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label"]
+
+ALWAYS = SimpleSchedulingRuleTypes.Always
+TIME = SimpleSchedulingRuleTypes.Time
+CUSTOMER_STATE = SimpleSchedulingRuleTypes.CustomerState
+
+
+def customer_label(position: int | None, customer_id: str) -> str:
+    """`customers[3] (id "acme-ny")`: the prefix of every message about a record."""
+    where = f"customers[{position}]" if position is not None else "customer"
+    return f'{where} (id "{customer_id}")'
+
+
+def normalise_state(name: str | None) -> str:
+    """State names compare trimmed and case-insensitively (SPEC §4)."""
+    return (name or "").strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRule:
+    """A rule ready to evaluate: its kind resolved, its windows compiled."""
+
+    index: int  # position in Schedule.Rules
+    rule: SchedulingRule
+    kind: SimpleSchedulingRuleTypes
+    state: str
+    windows: RuleWindows | None  # Time rules only
+    customer_state: str | None  # normalised, CustomerState rules only
+    condition: str | None  # non-empty Condition text
+
+    @property
+    def label(self) -> str:
+        return self.rule.name or self.rule.id or f"rule #{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerSchedule:
+    """An owner's schedule as the evaluators read it."""
+
+    owner_id: str
+    zone: ZoneInfo
+    zone_name: str  # as resolved (IANA key)
+    force_closed: bool
+    default_state: str | None
+    rules: tuple[PreparedRule, ...]  # evaluation order
+    # Rules after an unconditional Always rule can never decide anything.
+    live_rules: tuple[PreparedRule, ...]
+    reads_parent: bool  # some live rule is a CustomerState rule
+    fingerprint: str  # equal fingerprints = identical evaluation (zone + rules)
+
+
+class CustomerTree:
+    """Customers by id with their parent links, validated on construction.
+
+    Raises TreeError for a duplicate id, a parent that does not exist, or a
+    cycle, naming the chain.
+    """
+
+    def __init__(self, customers: Iterable[Customer], policy: Policy | None = None,
+                 positions: Sequence[int] | None = None):
+        self.policy = policy or Policy()
+        self._customers: dict[str, Customer] = {}
+        self._position: dict[str, int] = {}
+        for i, customer in enumerate(customers):
+            pos = positions[i] if positions is not None else i
+            if customer.id in self._customers:
+                first = self._position[customer.id]
+                raise TreeError(f'{customer_label(pos, customer.id)}: duplicate id, already used by '
+                                f'customers[{first}]', chain=(customer.id,))
+            self._customers[customer.id] = customer
+            self._position[customer.id] = pos
+        self._children: dict[str, list[str]] = {}
+        for cid, customer in self._customers.items():
+            parent = customer.parent_customer_id or None
+            if parent is None:
+                continue
+            if parent not in self._customers:
+                raise TreeError(f'{customer_label(self._position[cid], cid)}.parentCustomerId: '
+                                f'parent "{parent}" does not exist in the tree', chain=(cid, parent))
+            self._children.setdefault(parent, []).append(cid)
+        self._check_cycles()
+        self._owner: dict[str, str] = {}
+        self._zone_name: dict[str, str] = {}
+        self._schedules: dict[str, OwnerSchedule] = {}
+        self._windows: dict[tuple[str, str], RuleWindows] = {}
+
+    # ----------------------------------------------------------------- basics
+
+    def __len__(self) -> int:
+        return len(self._customers)
+
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self._customers
+
+    def __iter__(self) -> Iterator[Customer]:
+        return iter(self._customers.values())
+
+    def ids(self) -> list[str]:
+        return list(self._customers)
+
+    def customer(self, customer_id: str) -> Customer:
+        try:
+            return self._customers[customer_id]
+        except (KeyError, TypeError):
+            raise UnknownCustomerError(
+                f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} customers; '
+                f'did you load the right file?)') from None
+
+    def position(self, customer_id: str) -> int | None:
+        return self._position.get(customer_id)
+
+    def parent_id(self, customer_id: str) -> str | None:
+        return self.customer(customer_id).parent_customer_id or None
+
+    def children(self, customer_id: str) -> list[str]:
+        return list(self._children.get(customer_id, ()))
+
+    def ancestors(self, customer_id: str) -> list[str]:
+        """Parent, grandparent, ... up to the root."""
+        chain = []
+        parent = self.parent_id(customer_id)
+        while parent is not None:
+            chain.append(parent)
+            parent = self._customers[parent].parent_customer_id or None
+        return chain
+
+    def descendants(self, customer_id: str) -> list[str]:
+        """Every customer below `customer_id`, parents before children."""
+        out: list[str] = []
+        stack = list(reversed(self._children.get(customer_id, ())))
+        while stack:
+            cid = stack.pop()
+            out.append(cid)
+            stack.extend(reversed(self._children.get(cid, ())))
+        return out
+
+    def label(self, customer_id: str) -> str:
+        return customer_label(self._position.get(customer_id), customer_id)
+
+    def _check_cycles(self) -> None:
+        done: set[str] = set()
+        for start in self._customers:
+            path: list[str] = []
+            on_path: set[str] = set()
+            cid: str | None = start
+            while cid is not None and cid not in done:
+                if cid in on_path:
+                    cycle = path[path.index(cid):] + [cid]
+                    raise TreeError(f'customer "{cid}": parent chain forms a cycle: '
+                                    + " -> ".join(cycle), chain=tuple(cycle))
+                path.append(cid)
+                on_path.add(cid)
+                cid = self._customers[cid].parent_customer_id or None
+            done.update(path)
+
+    # --------------------------------------------------- owners and time zones
+
+    def inherits(self, customer_id: str) -> bool:
+        """True when the customer's state is its parent's (no schedule, or Inherit)."""
+        customer = self._customers[customer_id]
+        if not customer.parent_customer_id:
+            return False
+        return customer.schedule is None or bool(customer.schedule.inherit)
+
+    def owner_chain(self, customer_id: str) -> list[str]:
+        """[customer, parent, ..., owner]: the inheritance walk to the schedule owner."""
+        self.customer(customer_id)
+        chain = [customer_id]
+        while self.inherits(chain[-1]):
+            chain.append(self._customers[chain[-1]].parent_customer_id)  # type: ignore[arg-type]
+        return chain
+
+    def owner_id(self, customer_id: str) -> str:
+        owner = self._owner.get(customer_id)
+        if owner is None:
+            chain = self.owner_chain(customer_id)
+            owner = chain[-1]
+            for cid in chain:
+                self._owner[cid] = owner
+        return owner
+
+    def zone_name(self, owner_id: str) -> str:
+        """The owner's TimeZoneId, else the nearest ancestor's, else the policy default."""
+        name = self._zone_name.get(owner_id)
+        if name is None:
+            name = self.policy.default_time_zone
+            walked = []
+            cid: str | None = owner_id
+            while cid is not None:
+                cached = self._zone_name.get(cid)
+                if cached is not None:
+                    name = cached
+                    break
+                walked.append(cid)
+                schedule = self._customers[cid].schedule
+                if schedule is not None and schedule.time_zone_id and schedule.time_zone_id.strip():
+                    name = schedule.time_zone_id.strip()
+                    break
+                cid = self._customers[cid].parent_customer_id or None
+            for w in walked:
+                self._zone_name[w] = name
+        return name
+
+    # ------------------------------------------------------------- schedules
+
+    def schedule(self, owner_id: str) -> OwnerSchedule:
+        """The owner's schedule prepared for evaluation (built once, then kept)."""
+        prepared = self._schedules.get(owner_id)
+        if prepared is None:
+            prepared = self._prepare(owner_id)
+            self._schedules[owner_id] = prepared
+        return prepared
+
+    def _prepare(self, owner_id: str) -> OwnerSchedule:
+        customer = self.customer(owner_id)
+        schedule = customer.schedule
+        label = self.label(owner_id)
+        zone_name = self.zone_name(owner_id)
+        zone = resolve_zone(zone_name, path=f"{label}.schedule.timeZoneId")
+        rules: list[SchedulingRule] = list(schedule.rules or ()) if schedule else []
+        prepared: list[PreparedRule] = []
+        for index in order_rules([r.priority for r in rules], self.policy):
+            rule = rules[index]
+            path = f"{label}.schedule.rules[{index}]" + (f' (id "{rule.id}")' if rule.id else "")
+            prepared.append(self._prepare_rule(index, rule, zone, path))
+        live: list[PreparedRule] = []
+        for p in prepared:
+            live.append(p)
+            if p.kind is ALWAYS and not p.condition:
+                break
+        force_closed = bool(schedule and schedule.force_closed)
+        default_state = (schedule.default_state or None) if schedule else None
+        if default_state is not None and not default_state.strip():
+            default_state = None
+        body = json.dumps([zone.key, force_closed, default_state,
+                           [[p.rule.model_dump(mode="json", exclude_none=True)] for p in prepared]],
+                          sort_keys=True)
+        return OwnerSchedule(
+            owner_id=owner_id, zone=zone, zone_name=zone.key, force_closed=force_closed,
+            default_state=default_state, rules=tuple(prepared), live_rules=tuple(live),
+            reads_parent=any(p.kind is CUSTOMER_STATE for p in live),
+            fingerprint=body,
+        )
+
+    def _prepare_rule(self, index: int, rule: SchedulingRule, zone: ZoneInfo, path: str) -> PreparedRule:
+        kind = rule_kind(rule)
+        windows = None
+        if kind is TIME:
+            key = (zone.key, rule.model_dump_json(exclude={"id", "name", "priority", "state", "source",
+                                                            "condition", "flow_id", "flow_params",
+                                                            "customer_state", "simple_rule_type"}))
+            windows = self._windows.get(key)
+            if windows is None:
+                windows = rule_windows(rule, zone, path=path)
+                self._windows[key] = windows
+        elif kind is CUSTOMER_STATE and not (rule.customer_state or "").strip():
+            raise RecordError(f"{path}.customerState: a CustomerState rule needs the parent state "
+                              f"to match (e.g. \"Holiday\")", path=f"{path}.customerState")
+        return PreparedRule(
+            index=index, rule=rule, kind=kind, state=rule.state or "",
+            windows=windows,
+            customer_state=normalise_state(rule.customer_state) if kind is CUSTOMER_STATE else None,
+            condition=(rule.condition or "").strip() or None,
+        )
+
+    def check(self) -> list[tuple[str, str]]:
+        """Prepare every owner's schedule (raising the first error) and return
+        warnings as (path, message)."""
+        warnings: list[tuple[str, str]] = []
+        for cid, customer in self._customers.items():
+            label = self.label(cid)
+            schedule = customer.schedule
+            if schedule is not None and schedule.inherit and not customer.parent_customer_id:
+                warnings.append((f"{label}.schedule.inherit", "Inherit is set on a root customer and is ignored"))
+            if self.owner_id(cid) != cid:
+                if schedule is not None and schedule.rules:
+                    warnings.append((f"{label}.schedule.rules",
+                                     f"{len(schedule.rules)} rule(s) are ignored: the customer inherits "
+                                     f"from {self.owner_id(cid)}"))
+                continue
+            owner = self.schedule(cid)
+            for p in owner.rules:
+                path = f"{label}.schedule.rules[{p.index}]" + (f' (id "{p.rule.id}")' if p.rule.id else "")
+                if p.kind is TIME:
+                    warnings.extend((w.path or path, str(w)) for w in check_rule(p.rule, owner.zone, path=path))
+                if p.condition and self.policy.condition_evaluator is None:
+                    warnings.append((f"{path}.condition", f"condition {p.condition!r} never matches: "
+                                     "no condition evaluator is configured"))
+                if p.kind is CUSTOMER_STATE and not customer.parent_customer_id:
+                    warnings.append((path, "a CustomerState rule on a root customer never matches"))
+                if p not in owner.live_rules:
+                    warnings.append((path, "never evaluated: an earlier Always rule always matches"))
+        return warnings
+
+    # --------------------------------------------------- settings, breadcrumbs
+
+    def _nearest_override(self, customer_id: str, flag: str) -> Customer:
+        cid: str | None = customer_id
+        last = self.customer(customer_id)
+        while cid is not None:
+            last = self._customers[cid]
+            if getattr(last, flag):
+                return last
+            cid = last.parent_customer_id or None
+        return last  # the root
+
+    def effective_billing_settings(self, customer_id: str) -> BillingSettings | None:
+        return self._nearest_override(customer_id, "override_billing_settings").billing_settings
+
+    def effective_app_settings(self, customer_id: str) -> AppSettings | None:
+        return self._nearest_override(customer_id, "override_app_settings").app_settings
+
+    def breadcrumb(self, customer_id: str) -> list[CustomerBreadcrumb]:
+        """Root first, the customer itself last."""
+        ids = [customer_id] + self.ancestors(customer_id)
+        return [CustomerBreadcrumb(id=cid, name=self._customers[cid].name) for cid in reversed(ids)]
+
+    def records(self) -> list[Customer]:
+        """The customers in input order."""
+        return list(self._customers.values())
+

@@ -1,0 +1,170 @@
+"""Reading and writing customer records: JSON, JSON Lines and ServiceStack JSV.
+
+Input shapes accepted (any format): a list of customers, an object holding
+one list of customers (``{"customers": [...]}``, ServiceStack's
+``{"Results": [...]}``...), or a single customer object. JSON Lines holds
+one customer per line (blank lines ignored).
+
+Writers emit camelCase keys with null fields left out, in the same format
+the input came in; ``parse(write(x)) == x`` for every record set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Literal, Sequence
+
+from . import jsv
+from .errors import RecordError, WireFormatError
+from .records import Customer, WireModel, parse_model
+
+__all__ = ["Format", "detect_format", "decode", "encode", "parse_customers", "load_customers",
+           "dump_customers", "write_customers_atomic", "read_document"]
+
+Format = Literal["json", "jsonl", "jsv"]
+_EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsv": "jsv"}
+
+
+def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
+    """By file extension, else by content: JSON parses as JSON; several JSON
+    objects on separate lines are JSON Lines; anything else is JSV."""
+    if path is not None:
+        fmt = _EXTENSIONS.get(Path(path).suffix.lower())
+        if fmt is not None:
+            return fmt
+    stripped = text.strip()
+    try:
+        json.loads(stripped)
+        return "json"
+    except ValueError:
+        pass
+    lines = [ln for ln in stripped.splitlines() if ln.strip()]
+    if len(lines) > 1 and all(ln.lstrip().startswith("{") and ln.rstrip().endswith("}") for ln in lines):
+        try:
+            for ln in lines:
+                json.loads(ln)
+            return "jsonl"
+        except ValueError:
+            pass
+    return "jsv"
+
+
+def decode(text: str, fmt: Format, *, source: str = "<input>") -> Any:
+    """Text -> plain Python values (dicts, lists, scalars)."""
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise WireFormatError(f"{source}: line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}",
+                                  line=exc.lineno, column=exc.colno, path="$") from exc
+    if fmt == "jsonl":
+        items = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise WireFormatError(
+                    f"{source}: line {number}, column {exc.colno}: not valid JSON: {exc.msg}",
+                    line=number, column=exc.colno, path=f"$[{len(items)}]") from exc
+        return items
+    if fmt == "jsv":
+        try:
+            return jsv.loads(text)
+        except WireFormatError as exc:
+            raise WireFormatError(f"{source}: {exc}", line=exc.line, column=exc.column, path=exc.path) from exc
+    raise ValueError(f"unknown format {fmt!r} (expected json, jsonl or jsv)")
+
+
+def encode(value: Any, fmt: Format) -> str:
+    """Plain values -> text in `fmt` (compact JSV; JSON Lines wants a list)."""
+    if fmt == "json":
+        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in value)
+    if fmt == "jsv":
+        return jsv.dumps(value) + "\n"
+    raise ValueError(f"unknown format {fmt!r} (expected json, jsonl or jsv)")
+
+
+def _customer_list(document: Any) -> list[Any]:
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        if any(k.lower() == "id" for k in document):
+            return [document]
+        lists = [v for v in document.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return lists[0]
+        raise RecordError("$: expected a list of customers, or an object holding exactly one list "
+                          f"(found keys {', '.join(map(str, document)) or 'none'})", path="$")
+    raise RecordError(f"$: expected a list of customers, found {type(document).__name__}", path="$")
+
+
+def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "raise",
+                    problems: list[RecordError] | None = None) -> list[Customer]:
+    """Decoded document -> Customer models. Strict by default; with
+    on_invalid="skip" bad records are left out and their errors appended to
+    `problems`."""
+    customers = []
+    for i, item in enumerate(_customer_list(document)):
+        where = f"customers[{i}]"
+        if isinstance(item, dict):
+            ident = next((v for k, v in item.items() if str(k).lower() == "id"), None)
+            if ident is not None:
+                where += f' (id "{ident}")'
+        try:
+            if not isinstance(item, dict):
+                raise RecordError(f"{where}: expected a customer object, found {type(item).__name__}", path=where)
+            customers.append(parse_model(Customer, item, where))
+        except RecordError as exc:
+            if on_invalid == "raise":
+                raise
+            if problems is not None:
+                problems.append(exc)
+    return customers
+
+
+def read_document(path: str | os.PathLike[str]) -> tuple[Any, Format]:
+    """Read and decode a file; returns (plain values, format)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read: {exc.strerror or exc}", path=str(path)) from exc
+    fmt = detect_format(path, text)
+    return decode(text, fmt, source=str(path)), fmt
+
+
+def load_customers(path: str | os.PathLike[str], **options: Any) -> tuple[list[Customer], Format]:
+    document, fmt = read_document(path)
+    return parse_customers(document, **options), fmt
+
+
+def dump_customers(customers: Iterable[WireModel], fmt: Format = "json") -> str:
+    return encode([c.to_wire() for c in customers], fmt)
+
+
+def write_customers_atomic(path: str | os.PathLike[str], customers: Sequence[WireModel], fmt: Format) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it:
+    the original stays intact if anything fails."""
+    text = dump_customers(customers, fmt)
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
