@@ -15,7 +15,8 @@ from typing import Any, Iterable, Literal
 from .errors import RecordError
 from .policy import Policy
 from .records import Customer
-from .reference import ReferenceEvaluator
+from .compiled import CompiledEvaluator, CompiledStore
+from .reference import HORIZON, ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .tree import CustomerTree
 from .wire import Format, dump_customers, load_customers, parse_customers, write_customers_atomic
@@ -39,11 +40,15 @@ class Engine:
             raise ValueError(f"mode {mode!r} is not 'compiled' or 'reference'")
         self.mode = mode
         self.source_format = source_format
-        self._tree = tree
-        self._evaluator = self._make_evaluator(tree)
+        self._store = CompiledStore()
+        self._install(tree)
 
-    def _make_evaluator(self, tree: CustomerTree) -> Any:
-        return ReferenceEvaluator(tree)
+    def _install(self, tree: CustomerTree) -> None:
+        """Swap in a tree and its evaluators in one assignment, so a reader on
+        another thread sees either the old tree or the new one, never a mix."""
+        reference = ReferenceEvaluator(tree)
+        compiled = CompiledEvaluator(tree, self._store) if self.mode == "compiled" else None
+        self._state = (tree, reference, compiled)
 
     # ------------------------------------------------------------ building
 
@@ -75,7 +80,18 @@ class Engine:
 
     @property
     def tree(self) -> CustomerTree:
-        return self._tree
+        return self._state[0]
+
+    @property
+    def _tree(self) -> CustomerTree:
+        return self._state[0]
+
+    def _evaluator(self, customer_id: str, at: datetime) -> Any:
+        """The compiled evaluator where it can answer exactly, else the reference."""
+        tree, reference, compiled = self._state
+        if compiled is not None and at < HORIZON and compiled.supports(customer_id):
+            return compiled
+        return reference
 
     @property
     def policy(self) -> Policy:
@@ -98,17 +114,22 @@ class Engine:
         return to_instant(at, lambda: self._tree.schedule(self._tree.owner_id(customer_id)).zone)
 
     def state_at(self, customer_id: str, at: Instant) -> StateResult:
-        return self._evaluator.state_at(customer_id, self.instant(customer_id, at))
+        at = self.instant(customer_id, at)
+        return self._evaluator(customer_id, at).state_at(customer_id, at)
 
     def next_change(self, customer_id: str, at: Instant) -> Change | None:
-        return self._evaluator.next_change(customer_id, self.instant(customer_id, at))
+        at = self.instant(customer_id, at)
+        return self._evaluator(customer_id, at).next_change(customer_id, at)
 
     def timeline(self, customer_id: str, start: Instant, end: Instant) -> list[Segment]:
-        return self._evaluator.timeline(customer_id, self.instant(customer_id, start),
-                                        self.instant(customer_id, end))
+        start = self.instant(customer_id, start)
+        end = self.instant(customer_id, end)
+        return self._evaluator(customer_id, max(start, end)).timeline(customer_id, start, end)
 
     def explain(self, customer_id: str, at: Instant) -> Explanation:
-        return self._evaluator.explain(customer_id, self.instant(customer_id, at))
+        """The reference evaluator's account (explaining is never hot)."""
+        at = self.instant(customer_id, at)
+        return self._state[1].explain(customer_id, at)
 
     def validate(self) -> list[tuple[str, str]]:
         """Warnings as (path, message); raises the first error."""

@@ -1,0 +1,308 @@
+"""Records and wire formats: every seed field from JSON and JSV in any key
+case, round trips, and errors that name where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schedengine import jsv
+from schedengine.errors import RecordError, WireFormatError
+from schedengine.records import (
+    Customer,
+    DayOfWeek,
+    PatchCustomer,
+    SchedulingRuleFrequency,
+    SimpleSchedulingRuleTypes,
+    TagColors,
+    parse_model,
+    unknown_fields,
+)
+from schedengine.testing import customer_trees
+from schedengine.wire import decode, detect_format, dump_customers, encode, load_customers, parse_customers
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# Every field of every record type, PascalCase as the seed's samples spell it.
+FULL_CUSTOMER = {
+    "Id": "acme", "AccountId": "acct-1", "AccountName": "Acme Holdings", "ParentCustomerId": None,
+    "Breadcrumb": [{"Id": "acme", "Name": "Acme Corp"}], "IsStaging": False, "Name": "Acme Corp",
+    "ReferenceId": "ERP-001",
+    "Data": {"tier": {"StringValue": "gold"}, "seats": {"NumberValue": 42},
+             "vip": {"BoolValue": True},
+             "contacts": {"ListValue": [{"name": {"StringValue": "Ann"}}]},
+             "address": {"StructValue": {"city": {"StringValue": "New York"}}}},
+    "Tags": [{"Id": "t1", "Name": "Enterprise", "Color": "GeekBlue"}],
+    "Schedule": {
+        "TimeZoneId": "America/New_York", "Inherit": False, "ForceClosed": False,
+        "DefaultState": "After Hours",
+        "Rules": [{
+            "Id": "r1", "Name": "Business Hours", "Priority": 10, "State": "Business Hours",
+            "Source": "portal", "Condition": "", "SimpleRuleType": "Time", "CustomerState": "",
+            "FlowId": "flow-main", "FlowParams": {"greeting": {"StringValue": "Welcome"}},
+            "IsAllDay": False, "StartDate": "2019-01-07", "StartTime": "09:00", "EndTime": "17:00",
+            "BySetPosition": [1], "ByMonth": [1, 2], "ByWeekNo": [3], "ByYearDay": [100],
+            "ByMonthDay": [5], "ByDay": [{"Offset": 0, "DayOfWeek": "Monday"}], "ByHour": [9],
+            "ByMinute": [0], "Interval": 1, "Count": 0, "UntilDate": "2030-01-01",
+            "Frequency": "Weekly",
+        }],
+    },
+    "IntegrationData": {"hubspot": {"ThirdPartyId": "hs-77"}},
+    "OverrideBillingSettings": True,
+    "BillingSettings": {name: {"BaseCost": 1.5, "RawUnitMultiplier": 1.0, "UnitCost": 0.01, "Allowance": 100}
+                        for name in ("Base", "LocalNumbers", "TollFreeNumbers", "InboundVoiceCalls",
+                                     "OutboundVoiceCalls", "InboundFaxes", "OutboundFaxes",
+                                     "InboundSmsMessages", "OutboundSmsMessages", "AIInsights",
+                                     "AILiveMinutes", "AIMessages")},
+    "OverrideAppSettings": True,
+    "AppSettings": {"EnablePhoneNumberManagement": True, "EnableDeviceManagement": True,
+                    "EnableDialer": False, "EnableCallHistory": True, "EnableBilling": True,
+                    "EnableFaxes": False, "EnableSms": True, "EnableInternationalCalls": False,
+                    "PageTitle": "Acme Voice", "StringMappings": "", "ChakraTheme": "blue",
+                    "CustomCss": ""},
+    "DateCreated": "2019-01-02T15:04:05Z", "DateLastModified": "2026-11-01T08:00:00Z",
+    "CreatedBy": "ops@acme.test", "LastModifiedBy": "ops@acme.test",
+}
+
+
+def _recase(value, style):
+    """Rename every record key (not Struct keys, which are data) to another case."""
+    def key(k):
+        return {"camel": k[:1].lower() + k[1:], "lower": k.lower(), "upper": k.upper()}[style]
+    if isinstance(value, dict):
+        return {key(k) if k[:1].isupper() else k: _recase(v, style) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_recase(v, style) for v in value]
+    return value
+
+
+def _all_set(model, path="$"):
+    """Paths of fields still None after parsing a record that sets every field."""
+    missing = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if value is None and name not in ("parent_customer_id",):
+            missing.append(f"{path}.{name}")
+        elif hasattr(value, "model_fields"):
+            missing += _all_set(value, f"{path}.{name}")
+    return missing
+
+
+@pytest.mark.parametrize("style", ["pascal", "camel", "lower", "upper"])
+def test_every_seed_field_parses_from_json(style):
+    data = FULL_CUSTOMER if style == "pascal" else _recase(FULL_CUSTOMER, style)
+    customer = parse_model(Customer, json.loads(json.dumps(data)))
+    assert _all_set(customer) == []
+    assert _all_set(customer.schedule.rules[0]) == []
+    assert customer.schedule.rules[0].frequency is SchedulingRuleFrequency.Weekly
+    assert customer.schedule.rules[0].by_day[0].day_of_week is DayOfWeek.Monday
+    assert customer.tags[0].color is TagColors.GeekBlue
+    assert customer.billing_settings.ai_live_minutes.allowance == 100
+    assert customer.data["address"].struct_value["city"].string_value == "New York"
+    assert list(unknown_fields(customer)) == []
+
+
+@pytest.mark.parametrize("style", ["pascal", "camel"])
+def test_every_seed_field_parses_from_jsv(style):
+    data = FULL_CUSTOMER if style == "pascal" else _recase(FULL_CUSTOMER, style)
+    from_json = parse_model(Customer, data)
+    from_jsv = parse_model(Customer, jsv.loads(jsv.dumps(data)))
+    assert from_jsv == from_json
+
+
+def test_compact_servicestack_sample():
+    text = '{Id:c1,Schedule:{TimeZoneId:America/New_York,Rules:[{StartTime:"09:00",IsAllDay:False,Frequency:Daily}]}}'
+    [customer] = parse_customers(decode(text, "jsv"))
+    rule = customer.schedule.rules[0]
+    assert (customer.id, customer.schedule.time_zone_id) == ("c1", "America/New_York")
+    assert (rule.start_time, rule.is_all_day, rule.frequency) == ("09:00", False, SchedulingRuleFrequency.Daily)
+
+
+# The seed's sample request bodies (pretty-printed JSV, as its docs show them).
+SEED_PATCH_JSV = """
+{
+    CustomerId: acme-support,
+    ParentCustomerId: acme,
+    Name: Acme Support,
+    ReferenceId: SUP-9,
+    Data:
+    {
+        tier:
+        {
+            StringValue: gold
+        }
+    },
+    TagIds:
+    [
+        t1
+    ],
+    Schedule:
+    {
+        TimeZoneId: Eastern Standard Time,
+        Inherit: False,
+        ForceClosed: False,
+        Rules:
+        [
+            {
+                Id: r-lunch,
+                Name: Lunch,
+                Priority: 5,
+                State: Lunch,
+                SimpleRuleType: Time,
+                StartTime: "12:00",
+                EndTime: "13:00",
+                ByDay:
+                [
+                    {
+                        Offset: 0,
+                        DayOfWeek: Monday
+                    }
+                ],
+                Frequency: Weekly
+            }
+        ],
+        DefaultState: After Hours
+    },
+    OverrideBillingSettings: False,
+    OverrideAppSettings: False
+}
+"""
+
+SEED_CUSTOMER_JSON = {
+    "id": "acme-support", "accountId": "acct-1", "accountName": "Acme Holdings",
+    "parentCustomerId": "acme", "breadcrumb": [{"id": "acme", "name": "Acme Corp"},
+                                               {"id": "acme-support", "name": "Acme Support"}],
+    "isStaging": False, "name": "Acme Support", "referenceId": "SUP-9", "data": {},
+    "tags": [{"id": "t1", "name": "Enterprise", "color": "Blue"}],
+    "schedule": {"timeZoneId": "America/New_York", "inherit": True, "forceClosed": False, "rules": [],
+                 "defaultState": ""},
+    "integrationData": {}, "overrideBillingSettings": False, "overrideAppSettings": False,
+    "dateCreated": "2024-05-01T12:00:00Z", "dateLastModified": "2024-05-01T12:00:00Z",
+    "createdBy": "admin", "lastModifiedBy": "admin",
+}
+
+
+def test_seed_patch_sample_parses():
+    patch = parse_model(PatchCustomer, decode(SEED_PATCH_JSV, "jsv"))
+    assert patch.customer_id == "acme-support"
+    assert patch.tag_ids == ["t1"]
+    assert patch.schedule.time_zone_id == "Eastern Standard Time"
+    assert patch.schedule.rules[0].simple_rule_type is SimpleSchedulingRuleTypes.Time
+    assert patch.schedule.rules[0].start_time == "12:00"
+    assert patch.override_billing_settings is False
+
+
+def test_seed_customer_sample_parses():
+    customer = parse_model(Customer, SEED_CUSTOMER_JSON)
+    assert customer.schedule.inherit is True
+    assert [b.id for b in customer.breadcrumb] == ["acme", "acme-support"]
+
+
+@pytest.mark.parametrize("case, value", [
+    ("integer enum", 5), ("numeric string enum", "5"), ("lower-case name", "weekly"), ("name", "Weekly"),
+])
+def test_enum_by_name_or_integer(case, value):
+    rule = parse_model(Customer, {"id": "x", "schedule": {"rules": [{"frequency": value}]}}).schedule.rules[0]
+    assert rule.frequency is SchedulingRuleFrequency.Weekly
+
+
+@pytest.mark.parametrize("data, path, fragment", [
+    ({"id": "x", "schedule": {"rules": [{"frequency": "Fortnightly"}]}}, "$.schedule.rules[0].frequency",
+     "is not a SchedulingRuleFrequency"),
+    ({"id": "x", "schedule": {"rules": [{}, {"byMonth": ["x"]}]}}, "$.schedule.rules[1].byMonth[0]",
+     "valid integer"),
+    ({"id": "x", "schedule": {"forceClosed": "maybe"}}, "$.schedule.forceClosed", "valid boolean"),
+    ({"id": "x", "tags": [{"color": "Chartreuse"}]}, "$.tags[0].color", "TagColors"),
+    ({"name": "no id"}, "$.id", "Field required"),
+    ({"id": "x", "schedule": {"rules": [{"byDay": [{"dayOfWeek": "Funday"}]}]}},
+     "$.schedule.rules[0].byDay[0].dayOfWeek", "DayOfWeek"),
+])
+def test_wrong_types_raise_record_error_with_path(data, path, fragment):
+    with pytest.raises(RecordError) as info:
+        parse_model(Customer, data)
+    assert info.value.path == path
+    assert fragment in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_record_error_names_the_customer():
+    with pytest.raises(RecordError, match=r'customers\[1\] \(id "b"\)\.schedule\.inherit'):
+        parse_customers([{"id": "a"}, {"id": "b", "schedule": {"inherit": "perhaps"}}])
+
+
+def test_lenient_loading_collects_problems():
+    problems: list = []
+    customers = parse_customers([{"id": "a"}, {"id": "b", "schedule": {"inherit": "perhaps"}}],
+                                on_invalid="skip", problems=problems)
+    assert [c.id for c in customers] == ["a"] and len(problems) == 1
+
+
+@pytest.mark.parametrize("text, line, column", [
+    ("[{Id:a,Schedule:{TimeZoneId:UTC}", 1, 33),
+    ('{Id:a,Name:"unterminated}', 1, 12),
+    ("[\n {Id: a},\n {Id: b\n", 4, 1),
+])
+def test_truncated_jsv_gives_line_and_column(text, line, column):
+    with pytest.raises(WireFormatError) as info:
+        decode(text, "jsv", source="customers.jsv")
+    assert (info.value.line, info.value.column) == (line, column)
+    assert "customers.jsv" in str(info.value)
+
+
+def test_bad_json_gives_line_and_column():
+    with pytest.raises(WireFormatError) as info:
+        decode('[\n  {"id": "a",}\n]', "json")
+    assert info.value.line == 2
+
+
+def test_bad_json_lines_names_the_line():
+    with pytest.raises(WireFormatError) as info:
+        decode('{"id": "a"}\n{"id": \n', "jsonl")
+    assert info.value.line == 2
+
+
+def test_unknown_fields_are_kept_out_and_reported():
+    customer = parse_model(Customer, {"id": "a", "Colour": "red", "schedule": {"rules": [{"Foo": 1}]}})
+    assert sorted(unknown_fields(customer)) == [("$", "Colour"), ("$.schedule.rules[0]", "Foo")]
+    assert "Colour" not in customer.to_wire()
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "jsv"])
+@settings(max_examples=60, deadline=None)
+@given(records=customer_trees(max_customers=4))
+def test_round_trip(fmt, records):
+    customers = parse_customers(records)
+    text = dump_customers(customers, fmt)
+    assert detect_format(None, text) == fmt or fmt == "jsonl" and len(customers) == 1
+    assert parse_customers(decode(text, fmt)) == customers
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "jsv"])
+def test_full_record_round_trips(fmt):
+    customers = parse_customers([FULL_CUSTOMER, SEED_CUSTOMER_JSON])
+    assert parse_customers(decode(encode([c.to_wire() for c in customers], fmt), fmt)) == customers
+
+
+def test_document_shapes():
+    one = {"id": "a"}
+    for document in ([one], {"customers": [one]}, {"Results": [one]}, one):
+        assert [c.id for c in parse_customers(document)] == ["a"]
+    with pytest.raises(RecordError, match="exactly one list"):
+        parse_customers({"a": [], "b": []})
+
+
+def test_demo_fixture_json_and_jsv_are_identical():
+    from_json, fmt_json = load_customers(FIXTURES / "demo.json")
+    from_jsv, fmt_jsv = load_customers(FIXTURES / "demo.jsv")
+    assert (fmt_json, fmt_jsv) == ("json", "jsv")
+    assert len(from_json) >= 10
+    assert from_json == from_jsv
+
+
+def test_bundled_demo_is_the_fixture():
+    from schedengine.cli import bundled_demo_path
+    assert Path(bundled_demo_path()).read_text() == (FIXTURES / "demo.json").read_text()
