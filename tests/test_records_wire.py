@@ -87,7 +87,7 @@ def _all_set(model, path="$"):
         value = getattr(model, name)
         if value is None and name not in ("parent_customer_id",):
             missing.append(f"{path}.{name}")
-        elif hasattr(value, "model_fields"):
+        elif hasattr(type(value), "model_fields"):
             missing += _all_set(value, f"{path}.{name}")
     return missing
 
