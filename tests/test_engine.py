@@ -1,0 +1,344 @@
+"""The engine over the demo tree: one line per case, run against both the
+reference evaluator and the compiled fast path; plus the metamorphic
+properties of SPEC §5."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schedengine import Engine, Policy, TreeError, UnknownCustomerError
+from schedengine.testing import customer_trees, instants
+
+UTC = timezone.utc
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
+
+
+@pytest.fixture(scope="module", params=["reference", "compiled"])
+def demo(request):
+    return Engine.from_file(DEMO, mode=request.param)
+
+
+# customer, at, state, reason, rule id
+CASES = [
+    # priorities: Lunch (50) beats Business Hours (10); holidays (100) beat both
+    ("acme", "2027-07-06T10:00:00-04:00", "Business Hours", "rule", "r-acme-business"),
+    ("acme", "2027-07-06T12:15:00-04:00", "Lunch", "rule", "r-acme-lunch"),
+    ("acme", "2027-07-06T16:59:59-04:00", "Business Hours", "rule", "r-acme-business"),
+    ("acme", "2027-07-06T17:00:00-04:00", "After Hours", "default", None),  # end is exclusive
+    ("acme", "2027-07-06T08:59:59-04:00", "After Hours", "default", None),
+    ("acme", "2027-07-10T11:00:00-04:00", "Business Hours", "rule", "r-acme-saturday"),
+    ("acme", "2027-07-11T11:00:00-04:00", "After Hours", "default", None),  # Sunday
+    # US federal holidays 2027 (actual dates, no observed-day shifting)
+    ("acme", "2027-01-01T10:00:00-05:00", "Holiday", "rule", "r-acme-new-year"),
+    ("acme", "2027-01-18T10:00:00-05:00", "Holiday", "rule", "r-acme-mlk"),
+    ("acme", "2027-01-11T10:00:00-05:00", "Business Hours", "rule", "r-acme-business"),  # 2nd Monday
+    ("acme", "2027-05-31T10:00:00-04:00", "Holiday", "rule", "r-acme-memorial"),
+    ("acme", "2027-05-24T10:00:00-04:00", "Business Hours", "rule", "r-acme-business"),
+    ("acme", "2027-06-19T11:00:00-04:00", "Holiday", "rule", "r-acme-juneteenth"),
+    ("acme", "2027-07-04T11:00:00-04:00", "Holiday", "rule", "r-acme-independence"),
+    ("acme", "2027-07-05T10:30:00-04:00", "Business Hours", "rule", "r-acme-business"),
+    ("acme", "2027-09-06T10:00:00-04:00", "Holiday", "rule", "r-acme-labor"),
+    ("acme", "2027-11-25T10:00:00-05:00", "Holiday", "rule", "r-acme-thanksgiving"),
+    ("acme", "2027-11-18T10:00:00-05:00", "Business Hours", "rule", "r-acme-business"),
+    ("acme", "2027-12-25T11:00:00-05:00", "Holiday", "rule", "r-acme-christmas"),
+    # ... and 2028
+    ("acme", "2028-01-01T11:00:00-05:00", "Holiday", "rule", "r-acme-new-year"),
+    ("acme", "2028-01-17T10:00:00-05:00", "Holiday", "rule", "r-acme-mlk"),
+    ("acme", "2028-05-29T10:00:00-04:00", "Holiday", "rule", "r-acme-memorial"),
+    ("acme", "2028-06-19T10:00:00-04:00", "Holiday", "rule", "r-acme-juneteenth"),
+    ("acme", "2028-07-04T10:00:00-04:00", "Holiday", "rule", "r-acme-independence"),
+    ("acme", "2028-09-04T10:00:00-04:00", "Holiday", "rule", "r-acme-labor"),
+    ("acme", "2028-11-23T10:00:00-05:00", "Holiday", "rule", "r-acme-thanksgiving"),
+    ("acme", "2028-11-22T12:30:00-05:00", "Lunch", "rule", "r-acme-lunch"),
+    ("acme", "2028-12-25T10:00:00-05:00", "Holiday", "rule", "r-acme-christmas"),
+    ("acme", "2028-12-26T10:00:00-05:00", "Business Hours", "rule", "r-acme-business"),
+    # all-day holiday windows are whole local days
+    ("acme", "2027-11-25T00:00:00-05:00", "Holiday", "rule", "r-acme-thanksgiving"),
+    ("acme", "2027-11-25T23:59:59-05:00", "Holiday", "rule", "r-acme-thanksgiving"),
+    ("acme", "2027-11-26T00:00:00-05:00", "After Hours", "default", None),
+    # inheritance: a customer without own schedule is in its owner's state
+    ("acme-sales", "2027-11-25T10:00:00-05:00", "Holiday", "rule", "r-acme-thanksgiving"),
+    ("acme-sales", "2027-07-06T12:15:00-04:00", "Lunch", "rule", "r-acme-lunch"),
+    ("acme-support-tier2", "2027-07-06T23:30:00-04:00", "Night Desk", "rule", "r-support-night"),
+    # CustomerState: support follows acme's Holiday, then its own rules
+    ("acme-support", "2027-11-25T10:00:00-05:00", "Holiday", "rule", "r-support-holiday"),
+    ("acme-support", "2027-11-25T23:00:00-05:00", "Holiday", "rule", "r-support-holiday"),
+    ("acme-support", "2027-11-26T01:00:00-05:00", "Night Desk", "rule", "r-support-night"),
+    ("acme-support", "2027-07-06T21:00:00-04:00", "After Hours", "default", None),
+    ("acme-support", "2027-07-06T23:30:00-04:00", "Night Desk", "rule", "r-support-night"),
+    ("acme-support", "2027-07-07T05:59:59-04:00", "Night Desk", "rule", "r-support-night"),
+    ("acme-support", "2027-07-07T06:00:00-04:00", "After Hours", "default", None),
+    ("acme-support", "2027-07-07T08:00:00-04:00", "Business Hours", "rule", "r-support-business"),
+    # CustomerState across zones: London follows New York's Thanksgiving (NY midnight = 05:00Z)
+    ("acme-london", "2027-11-25T04:59:59+00:00", "After Hours", "default", None),
+    ("acme-london", "2027-11-25T05:00:00+00:00", "Holiday", "rule", "r-london-follow-acme"),
+    ("acme-london", "2027-11-26T04:59:59+00:00", "Holiday", "rule", "r-london-follow-acme"),
+    ("acme-london", "2027-11-26T05:00:00+00:00", "After Hours", "default", None),
+    ("acme-london", "2027-11-26T09:00:00+00:00", "Business Hours", "rule", "r-london-business"),
+    ("acme-london", "2027-08-30T12:00:00+01:00", "Holiday", "rule", "r-london-2027-summer"),
+    ("acme-london", "2027-07-06T17:29:59+01:00", "Business Hours", "rule", "r-london-business"),
+    ("acme-london", "2027-07-06T17:30:00+01:00", "After Hours", "default", None),
+    # ForceClosed overrides everything
+    ("acme-branch-closed", "2027-07-06T10:00:00-06:00", "After Hours", "force_closed", None),
+    # Windows zone name; a one-off window across the US spring-forward gap
+    ("acme-chicago", "2027-07-06T09:00:00-05:00", "Business Hours", "rule", "r-chicago-business"),
+    ("acme-chicago", "2027-03-14T01:59:59-06:00", "After Hours", "default", None),
+    ("acme-chicago", "2027-03-14T03:00:00-05:00", "Maintenance", "rule", "r-chicago-maintenance"),
+    ("acme-chicago", "2027-03-14T03:59:59-05:00", "Maintenance", "rule", "r-chicago-maintenance"),
+    ("acme-chicago", "2027-03-14T04:00:00-05:00", "After Hours", "default", None),
+    # zone cascade (acme-events names no zone), Count-limited yearly, monthly 2nd Tuesday, Always
+    ("acme-events", "2027-03-03T12:00:00-05:00", "Anniversary", "rule", "r-events-anniversary"),
+    ("acme-events", "2028-03-03T12:00:00-05:00", "Anniversary", "rule", "r-events-anniversary"),
+    ("acme-events", "2029-03-03T12:00:00-05:00", "Closed", "rule", "r-events-closed"),  # Count 5 spent
+    ("acme-events", "2027-07-13T18:30:00-04:00", "Town Hall", "rule", "r-events-town-hall"),
+    ("acme-events", "2027-07-20T18:30:00-04:00", "Closed", "rule", "r-events-closed"),
+    # Condition without an evaluator never matches
+    ("acme-sydney", "2027-07-05T10:00:00+10:00", "Business Hours", "rule", "r-sydney-business"),
+    ("acme-sydney", "2027-04-25T10:00:00+10:00", "Holiday", "rule", "r-sydney-anzac"),
+    # 30-minute DST zone
+    ("acme-lordhowe", "2027-07-05T09:00:00+10:30", "Business Hours", "rule", "r-lordhowe-business"),
+    ("acme-lordhowe", "2027-12-06T08:59:59+11:00", "After Hours", "default", None),
+    ("acme-lordhowe", "2027-12-06T09:00:00+11:00", "Business Hours", "rule", "r-lordhowe-business"),
+    # DST days: the night desk reads the wall clock
+    ("acme-support", "2027-03-14T03:30:00-04:00", "Night Desk", "rule", "r-support-night"),
+    ("acme-support", "2027-03-14T06:00:00-04:00", "After Hours", "default", None),
+    ("acme-support", "2027-11-07T01:30:00-04:00", "Night Desk", "rule", "r-support-night"),  # first 01:30
+    ("acme-support", "2027-11-07T01:30:00-05:00", "Night Desk", "rule", "r-support-night"),  # second 01:30
+    ("acme-support", "2027-11-07T06:00:00-05:00", "After Hours", "default", None),
+    # a non-US default state, an inheriting child in Berlin
+    ("globex", "2027-07-11T12:00:00+02:00", "Geschlossen", "default", None),
+    ("globex-berlin-ops", "2027-10-03T12:00:00+02:00", "Holiday", "rule", "r-globex-einheit"),
+]
+
+
+@pytest.mark.parametrize("customer, at, state, reason, rule_id", CASES)
+def test_demo_tree(demo, customer, at, state, reason, rule_id):
+    result = demo.state_at(customer, at)
+    assert (result.state, result.reason, result.rule_id) == (state, reason, rule_id)
+
+
+def test_result_fields(demo):
+    r = demo.state_at("acme-sales", "2027-07-06T12:15:00-04:00")
+    assert r.customer_id == "acme-sales" and r.owner_id == "acme"
+    assert r.rule_name == "Lunch" and r.priority == 50 and r.flow_id == "flow-acme-lunch"
+    assert r.time_zone == "America/New_York"
+    assert r.at == datetime(2027, 7, 6, 16, 15, tzinfo=UTC)
+    assert r.until == datetime(2027, 7, 6, 17, 0, tzinfo=UTC)
+    assert demo.state_at("acme-chicago", "2027-07-06T09:00:00").time_zone == "America/Chicago"
+
+
+@pytest.mark.parametrize("form", [
+    "2027-07-06T12:15:00-04:00", "2027-07-06T16:15:00Z", datetime(2027, 7, 6, 16, 15, tzinfo=UTC),
+    datetime(2027, 7, 6, 12, 15), "2027-07-06T12:15:00", 1814890500, 1814890500.0,
+])
+def test_instant_forms(demo, form):
+    """Naive datetimes and offset-less strings are the owner's wall-clock time."""
+    assert demo.state_at("acme", form).at == datetime(2027, 7, 6, 16, 15, tzinfo=UTC)
+
+
+def test_until_and_next_change(demo):
+    r = demo.state_at("acme", "2027-07-06T10:00:00-04:00")
+    assert r.until == datetime(2027, 7, 6, 16, 0, tzinfo=UTC)  # lunch at 12:00 EDT
+    change = demo.next_change("acme", "2027-07-06T10:00:00-04:00")
+    assert (change.at, change.state) == (datetime(2027, 7, 6, 16, 0, tzinfo=UTC), "Lunch")
+    assert demo.state_at("acme-branch-closed", "2027-07-06T10:00:00Z").until is None
+    assert demo.next_change("acme-branch-closed", "2027-07-06T10:00:00Z") is None
+
+
+def test_timeline_of_a_day(demo):
+    segments = demo.timeline("acme", "2027-07-06T00:00:00-04:00", "2027-07-07T00:00:00-04:00")
+    assert [(s.start.astimezone(UTC).hour, s.state) for s in segments] == [
+        (4, "After Hours"), (13, "Business Hours"), (16, "Lunch"), (17, "Business Hours"), (21, "After Hours")]
+
+
+def test_spring_forward_night_is_seven_hours(demo):
+    """22:00-06:00 wall clock across the gap lasts 7 real hours."""
+    segments = demo.timeline("acme-support", "2027-03-13T21:00:00-05:00", "2027-03-14T07:00:00-04:00")
+    night = next(s for s in segments if s.state == "Night Desk")
+    assert night.end - night.start == timedelta(hours=7)
+
+
+def test_fall_back_night_is_nine_hours(demo):
+    segments = demo.timeline("acme-support", "2027-11-06T21:00:00-04:00", "2027-11-07T07:00:00-05:00")
+    night = next(s for s in segments if s.state == "Night Desk")
+    assert night.end - night.start == timedelta(hours=9)
+
+
+# ---------------------------------------------------------------- policies
+
+def _tiny(rules, **schedule):
+    return [{"id": "p", "schedule": {"timeZoneId": "UTC", "rules": rules, **schedule}},
+            {"id": "c", "parentCustomerId": "p", "schedule": {"inherit": True}}]
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+@pytest.mark.parametrize("priority, expected", [("highest-first", "High"), ("lowest-first", "Low")])
+def test_priority_order(mode, priority, expected):
+    rules = [{"simpleRuleType": "Always", "priority": 1, "state": "Low"},
+             {"simpleRuleType": "Always", "priority": 9, "state": "High"}]
+    engine = Engine.from_records(_tiny(rules), Policy(priority=priority), mode=mode)
+    assert engine.state_at("c", 0).state == expected
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+@pytest.mark.parametrize("priority", ["highest-first", "lowest-first"])
+def test_equal_priorities_keep_list_order(mode, priority):
+    rules = [{"simpleRuleType": "Always", "priority": 5, "state": "First"},
+             {"simpleRuleType": "Always", "priority": 5, "state": "Second"}]
+    engine = Engine.from_records(_tiny(rules), Policy(priority=priority), mode=mode)
+    assert engine.state_at("p", 0).state == "First"
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+def test_default_then_fallback(mode):
+    assert Engine.from_records(_tiny([], defaultState="Closed"), mode=mode).state_at("c", 0)[2:4] == ("Closed", "default")
+    engine = Engine.from_records(_tiny([]), Policy(fallback_state="Voicemail"), mode=mode)
+    assert (engine.state_at("c", 0).state, engine.state_at("c", 0).reason) == ("Voicemail", "fallback")
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+def test_force_closed_state_from_policy(mode):
+    engine = Engine.from_file(DEMO, Policy(force_closed_state="Closed"), mode=mode)
+    assert engine.state_at("acme-branch-closed", "2027-07-06T10:00:00Z").state == "Closed"
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+def test_condition_evaluator(mode):
+    calls = []
+
+    def evaluator(rule, customer, at):
+        calls.append((rule.id, customer.id))
+        return True
+
+    engine = Engine.from_file(DEMO, Policy(condition_evaluator=evaluator), mode=mode)
+    assert engine.state_at("acme-sydney", "2027-07-05T10:00:00+10:00").state == "Overflow"
+    assert ("r-sydney-overflow", "acme-sydney") in calls
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+def test_default_time_zone_from_policy(mode):
+    records = [{"id": "x", "schedule": {"rules": [{"startTime": "09:00", "endTime": "17:00", "frequency": "Daily"}]}}]
+    engine = Engine.from_records(records, Policy(default_time_zone="Asia/Tokyo"), mode=mode)
+    assert engine.state_at("x", "2027-07-06T09:30:00+09:00").state != "After Hours"
+    assert engine.state_at("x", "2027-07-06T09:30:00+09:00").time_zone == "Asia/Tokyo"
+
+
+def test_customer_state_on_root_never_matches():
+    records = [{"id": "r", "schedule": {"rules": [{"simpleRuleType": "CustomerState", "customerState": "X",
+                                                   "state": "Y"}], "defaultState": "D"}}]
+    assert Engine.from_records(records).state_at("r", 0).state == "D"
+
+
+# ---------------------------------------------------------------- tree errors
+
+@pytest.mark.parametrize("records, fragment", [
+    ([{"id": "a"}, {"id": "a"}], "duplicate id"),
+    ([{"id": "a", "parentCustomerId": "ghost"}], 'parent "ghost" does not exist'),
+    ([{"id": "a", "parentCustomerId": "b"}, {"id": "b", "parentCustomerId": "a"}], "cycle: a -> b -> a"),
+    ([{"id": "a", "parentCustomerId": "a"}], "cycle: a -> a"),
+])
+def test_tree_errors_name_the_chain(records, fragment):
+    with pytest.raises(TreeError, match=fragment):
+        Engine.from_records(records)
+
+
+def test_unknown_customer(demo):
+    with pytest.raises(UnknownCustomerError, match=r'unknown customer "nobody" \(the tree has 12 customers'):
+        demo.state_at("nobody", 0)
+
+
+def test_deep_chain_without_recursion():
+    depth = 100_000
+    records = [{"id": "n0", "schedule": {"timeZoneId": "Europe/London", "rules": [
+        {"simpleRuleType": "Always", "state": "Open"}]}}]
+    records += [{"id": f"n{i}", "parentCustomerId": f"n{i - 1}", "schedule": {"inherit": True}}
+                for i in range(1, depth)]
+    engine = Engine.from_records(records, validate=False)
+    result = engine.state_at(f"n{depth - 1}", 0)
+    assert (result.state, result.owner_id, result.time_zone) == ("Open", "n0", "Europe/London")
+
+
+def test_deep_customer_state_chain():
+    """Each level follows its parent's state: evaluated without recursion."""
+    depth = 3_000
+    records = [{"id": "n0", "schedule": {"timeZoneId": "UTC", "rules": [{"simpleRuleType": "Always", "state": "Holiday"}]}}]
+    records += [{"id": f"n{i}", "parentCustomerId": f"n{i - 1}", "schedule": {"timeZoneId": "UTC", "rules": [
+        {"simpleRuleType": "CustomerState", "customerState": "holiday ", "state": "Holiday"}]}}
+        for i in range(1, depth)]
+    for mode in ("reference", "compiled"):
+        engine = Engine.from_records(records, mode=mode)
+        assert engine.state_at(f"n{depth - 1}", 0).state == "Holiday"
+
+
+# ---------------------------------------------------------------- explain
+
+def test_explain_holiday(demo):
+    text = str(demo.explain("acme", "2027-11-25T10:00:00-05:00"))
+    assert "Thanksgiving Day" in text and "matched" in text and "Holiday" in text
+    assert "America/New_York" in text and "Thu 2027-11-25 10:00:00" in text
+
+
+def test_explain_inherited_and_customer_state(demo):
+    explanation = demo.explain("acme-support-tier2", "2027-11-25T10:00:00-05:00")
+    assert explanation.chain == ("acme-support-tier2", "acme-support")
+    assert explanation.result.state == "Holiday"
+    assert any("parent state read from acme" in n for n in explanation.notes)
+
+
+def test_explain_condition_without_evaluator(demo):
+    text = str(demo.explain("acme-sydney", "2027-07-05T10:00:00+10:00"))
+    assert "no condition evaluator configured" in text
+
+
+# ---------------------------------------------------------------- properties
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=customer_trees(max_customers=4), start=instants(), hours=st.integers(1, 24 * 20))
+def test_timeline_tiles_and_agrees_with_state_at(mode, records, start, hours):
+    engine = Engine.from_records(records, mode=mode)
+    end = start + timedelta(hours=hours)
+    customer = records[-1]["id"]
+    segments = engine.timeline(customer, start, end)
+    assert segments[0].start == start and segments[-1].end == end
+    for a, b in zip(segments, segments[1:]):
+        assert a.end == b.start
+        assert (a.state, a.reason, a.rule_id) != (b.state, b.reason, b.rule_id) or a.rule_id is None
+    for s in segments:
+        r = engine.state_at(customer, s.start)
+        assert (r.state, r.reason, r.rule_id) == (s.state, s.reason, s.rule_id)
+        before_end = engine.state_at(customer, s.end - timedelta(microseconds=1))
+        assert before_end.state == s.state
+        if s.end < end:
+            assert r.until == s.end
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=customer_trees(max_customers=4), at=instants())
+def test_next_change_agrees_with_state_at(mode, records, at):
+    engine = Engine.from_records(records, mode=mode)
+    customer = records[-1]["id"]
+    state = engine.state_at(customer, at).state
+    change = engine.next_change(customer, at)
+    if change is None:
+        return
+    assert change.at > at
+    assert engine.state_at(customer, change.at).state == change.state != state
+    assert engine.state_at(customer, change.at - timedelta(microseconds=1)).state == state
+
+
+@settings(max_examples=30, deadline=None)
+@given(records=customer_trees(max_customers=5), at=instants(), seed=st.integers(0, 2**32))
+def test_record_order_does_not_matter(records, at, seed):
+    shuffled = records[:]
+    random.Random(seed).shuffle(shuffled)
+    a, b = Engine.from_records(records), Engine.from_records(shuffled)
+    for record in records:
+        assert a.state_at(record["id"], at) == b.state_at(record["id"], at)
