@@ -1,0 +1,321 @@
+"""schedengine.recurrence: rule kinds, validation, window semantics (SPEC §3), queries."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from schedengine.errors import RuleError, ScheduleWarning
+from schedengine.records import SchedulingRule, SimpleSchedulingRuleTypes as Kind
+from schedengine.recurrence import (
+    OCCURRENCE_LIMIT, WORK, check_rule, rule_kind, rule_to_rrule, rule_windows,
+)
+from schedengine.times import MAX_WALL
+
+NY = "America/New_York"
+D = datetime
+
+
+def R(**fields):
+    return {"SimpleRuleType": "Time", **fields}
+
+
+WEEKDAYS = [{"DayOfWeek": d} for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")]
+OFFICE = R(StartDate="2024-01-01", StartTime="09:00", EndTime="17:00", Frequency="Weekly", ByDay=WEEKDAYS)
+
+
+# ----------------------------------------------------------------- rule kind
+
+@pytest.mark.parametrize("fields, kind", [
+    ({"SimpleRuleType": "CustomerState", "StartTime": "09:00"}, Kind.CustomerState),
+    ({"StartTime": "09:00"}, Kind.Time),
+    ({"Frequency": "Weekly"}, Kind.Time),
+    ({"ByDay": [{"DayOfWeek": "Monday"}]}, Kind.Time),
+    ({"IsAllDay": True}, Kind.Time),
+    ({"Count": 3}, Kind.Time),
+    ({"CustomerState": "Holiday"}, Kind.CustomerState),
+    ({"CustomerState": "Holiday", "UntilDate": "2025-01-01"}, Kind.Time),
+    # .NET's non-nullable defaults do not make a rule a Time rule
+    ({"IsAllDay": False, "Count": 0, "Interval": 0, "Frequency": "None", "ByDay": []}, Kind.Always),
+    ({"Interval": 2}, Kind.Always),
+    ({"CustomerState": "  "}, Kind.Always),
+    ({}, Kind.Always),
+])
+def test_rule_kind(fields, kind):
+    assert rule_kind(fields) is kind
+    assert rule_kind(SchedulingRule.model_validate(fields)) is kind
+
+
+# ---------------------------------------------------------------- validation
+
+PREFIX = 'customers[3] (id "acme-ny").schedule.rules[2] (id "r-lunch")'
+
+
+@pytest.mark.parametrize("fields, message", [
+    (R(Frequency="Monthly", ByMonthDay=[1, 32]), ".byMonthDay[1]: 32 is out of range (1..31 or -31..-1)"),
+    (R(Frequency="Monthly", ByMonthDay=[0]), ".byMonthDay[0]: 0 is out of range (1..31 or -31..-1)"),
+    (R(Frequency="Yearly", ByMonth=[13]), ".byMonth[0]: 13 is out of range (1..12)"),
+    (R(Frequency="Yearly", ByWeekNo=[54]), ".byWeekNo[0]: 54 is out of range (1..53 or -53..-1)"),
+    (R(Frequency="Yearly", ByYearDay=[-367]), ".byYearDay[0]: -367 is out of range (1..366 or -366..-1)"),
+    (R(Frequency="Daily", ByHour=[24]), ".byHour[0]: 24 is out of range (0..23)"),
+    (R(Frequency="Daily", ByMinute=[60]), ".byMinute[0]: 60 is out of range (0..59)"),
+    (R(Frequency="Monthly", ByDay=WEEKDAYS, BySetPosition=[0]),
+     ".bySetPosition[0]: 0 is out of range (1..366 or -366..-1)"),
+    (R(Frequency="Weekly", ByDay=[{"DayOfWeek": "Monday", "Offset": 2}]),
+     ".byDay[0].offset: 2 (the 2nd Monday) only has a meaning with Frequency Monthly or Yearly "
+     "(found Weekly); set Offset to 0 for every Monday"),
+    (R(Frequency="Daily", ByDay=[{"DayOfWeek": "Friday", "Offset": -1}]),
+     ".byDay[0].offset: -1 (the last Friday) only has a meaning with Frequency Monthly or Yearly (found Daily)"),
+    (R(Frequency="Monthly", ByDay=[{"DayOfWeek": "Friday", "Offset": 6}]),
+     ".byDay[0].offset: 6 is out of range (1..5 or -5..-1 for Frequency Monthly)"),
+    (R(Frequency="Yearly", ByWeekNo=[1], ByDay=[{"DayOfWeek": "Friday", "Offset": 1}]),
+     ".byDay[0].offset: an Offset cannot be combined with byWeekNo"),
+    (R(Frequency="Daily", Count=5, UntilDate="2024-12-31"),
+     '.count: Count 5 and UntilDate "2024-12-31" cannot both be set'),
+    (R(Frequency="Daily", Count=OCCURRENCE_LIMIT + 1),
+     ".count: 100,001 is more than the 100,000 occurrences a Count rule may have"),
+    (R(Frequency="Monthly", ByWeekNo=[3]), ".byWeekNo: only has a meaning with Frequency Yearly (found Monthly"),
+    (R(Frequency="Weekly", ByYearDay=[3]), ".byYearDay: cannot be used with Frequency Weekly"),
+    (R(Frequency="Weekly", ByMonthDay=[3]), ".byMonthDay: cannot be used with Frequency Weekly"),
+    (R(Frequency="Monthly", BySetPosition=[1]), ".bySetPosition: needs another By* field to select from"),
+    (R(StartDate="2024-02-30"), '.startDate: "2024-02-30" is not a date (expected YYYY-MM-DD)'),
+    (R(StartTime="25:00"), '.startTime: "25:00" is not a time (expected HH:MM)'),
+    (R(StartTime="24:00"), '.startTime: "24:00" is only allowed as an end time'),
+    (R(EndTime="7pm-ish"), '.endTime: "7pm-ish" is not a time (expected HH:MM)'),
+    (R(Frequency="Daily", UntilDate="31/12/2024"), '.untilDate: "31/12/2024" is not a date or date-time'),
+    (R(StartDate="2024-01-01", StartTime="09:00", Frequency="Hourly", Interval=24, ByHour=[10]),
+     ": the rule can never fire: with Frequency Hourly and Interval 24 from 09:00:00 no byHour/byMinute"),
+])
+def test_check_rule_errors(fields, message):
+    with pytest.raises(RuleError) as info:
+        check_rule(fields, NY, path=PREFIX)
+    assert str(info.value).startswith(PREFIX + message)
+    assert info.value.path.startswith(PREFIX)
+    with pytest.raises(RuleError):
+        rule_windows(fields, NY, path=PREFIX)
+
+
+def test_bad_zone_is_a_rule_error_naming_the_zone():
+    with pytest.raises(RuleError, match=r'unknown time zone "Mars/Base"'):
+        check_rule(OFFICE, "Mars/Base", path="r")
+
+
+def test_windows_zone_names_work():
+    assert rule_windows(OFFICE, "Eastern Standard Time").contains(D(2024, 1, 2, 10))
+
+
+def _messages(warnings):
+    assert all(isinstance(w, ScheduleWarning) for w in warnings)
+    return [(w.path, str(w)) for w in warnings]
+
+
+def test_warnings():
+    assert check_rule(OFFICE, NY, path="r") == []
+    never = _messages(check_rule(R(StartDate="2024-05-01", Frequency="Daily", UntilDate="2024-04-30"), NY, path="r"))
+    assert never == [("r.untilDate", 'UntilDate "2024-04-30" is before the start 2024-05-01 00:00: '
+                                     "the rule never fires")]
+    anchored = _messages(check_rule(R(StartTime="09:00", Frequency="Weekly", Interval=2), NY, path="r"))
+    assert anchored[0][0] == "r.startDate" and "anchored at 1970-01-01" in anchored[0][1]
+    assert "Interval > 1" in anchored[0][1]
+    counted = _messages(check_rule(R(Frequency="Daily", Count=3), NY, path="r"))
+    assert "anchored at 1970-01-01" in counted[0][1] and "Count" in counted[0][1]
+    assert check_rule(R(StartTime="09:00", Frequency="Daily"), NY, path="r") == []  # Interval 1: no phase
+    ignored = _messages(check_rule(R(StartDate="2024-01-01", ByMonth=[1], Interval=3), NY, path="r"))
+    assert ignored == [("r", "Frequency None: byMonth, interval ignored (the rule is one window from "
+                             "StartDate StartTime)")]
+    other = _messages(check_rule({"SimpleRuleType": "Always", "StartTime": "09:00", "StartDate": "2024-01-01"},
+                                 NY, path="r"))
+    assert other == [("r", "SimpleRuleType is Always: the time and recurrence fields are ignored")]
+
+
+def test_normalised_integers():
+    # Count <= 0 unlimited, Interval <= 0 -> 1, Offset 0 -> every such weekday
+    rule = R(StartDate="2024-01-01", StartTime="09:00", EndTime="10:00", Frequency="Monthly",
+             Count=0, Interval=-3, ByDay=[{"DayOfWeek": "Monday", "Offset": 0}])
+    starts = [a for a, _ in rule_windows(rule, NY).windows(D(2024, 2, 1), D(2024, 3, 1))]
+    assert starts == [D(2024, 2, d, 9) for d in (5, 12, 19, 26)]
+
+
+# ----------------------------------------------------------- window semantics
+
+def windows(rule, start, end, zone=NY):
+    return rule_windows(rule, zone).windows(start, end)
+
+
+@pytest.mark.parametrize("rule, start, end, expected", [
+    # office hours, Monday to Friday
+    (OFFICE, D(2024, 3, 4), D(2024, 3, 9),
+     [(D(2024, 3, d, 9), D(2024, 3, d, 17)) for d in range(4, 9)]),
+    # night window crossing midnight (EndTime <= StartTime)
+    (R(StartDate="2024-01-01", StartTime="22:00", EndTime="06:00", Frequency="Daily"), D(2024, 3, 5), D(2024, 3, 6),
+     [(D(2024, 3, 4, 22), D(2024, 3, 5, 6)), (D(2024, 3, 5, 22), D(2024, 3, 6, 6))]),
+    # 24:00 = end of day; a missing EndTime too
+    (R(StartDate="2024-01-01", StartTime="18:00", EndTime="24:00", Frequency="Daily", Interval=2),
+     D(2024, 1, 3), D(2024, 1, 4), [(D(2024, 1, 3, 18), D(2024, 1, 4))]),
+    (R(StartDate="2024-01-01", StartTime="18:00", Frequency="Daily", Interval=2),
+     D(2024, 1, 3), D(2024, 1, 4), [(D(2024, 1, 3, 18), D(2024, 1, 4))]),
+    # EndTime == StartTime: a 24-hour window
+    (R(StartDate="2024-01-01", StartTime="12:00", EndTime="12:00", Frequency="Weekly"),
+     D(2024, 1, 8), D(2024, 1, 9), [(D(2024, 1, 8, 12), D(2024, 1, 9, 12))]),
+    # missing StartTime: from 00:00
+    (R(StartDate="2024-01-01", EndTime="06:30", Frequency="Weekly"),
+     D(2024, 1, 8), D(2024, 1, 9), [(D(2024, 1, 8), D(2024, 1, 8, 6, 30))]),
+    # both times missing: all day; IsAllDay ignores the times
+    (R(StartDate="2024-12-25", Frequency="Yearly"), D(2030, 12, 20), D(2030, 12, 31),
+     [(D(2030, 12, 25), D(2030, 12, 26))]),
+    (R(StartDate="2024-12-25", StartTime="10:00", EndTime="11:00", IsAllDay=True, Frequency="Yearly"),
+     D(2030, 12, 20), D(2030, 12, 31), [(D(2030, 12, 25), D(2030, 12, 26))]),
+    # touching windows merge: 08-12 and 12-16 from ByHour
+    (R(StartDate="2024-01-01", StartTime="08:00", EndTime="12:00", Frequency="Daily", ByHour=[8, 12]),
+     D(2024, 1, 2), D(2024, 1, 3), [(D(2024, 1, 2, 8), D(2024, 1, 2, 16))]),
+    # Frequency None: one window
+    (R(StartDate="2024-07-04", StartTime="09:00", EndTime="12:00"), D(2024, 7, 1), D(2024, 8, 1),
+     [(D(2024, 7, 4, 9), D(2024, 7, 4, 12))]),
+    # Frequency None spanning to UntilDate EndTime
+    (R(StartDate="2024-12-24", StartTime="17:00", EndTime="08:00", UntilDate="2024-12-27"),
+     D(2024, 12, 25), D(2024, 12, 26), [(D(2024, 12, 24, 17), D(2024, 12, 27, 8))]),
+    # ... all day: through the end of UntilDate; no EndTime: 24:00 of UntilDate
+    (R(StartDate="2024-12-24", IsAllDay=True, UntilDate="2024-12-27"), D(2024, 12, 20), D(2025, 1, 1),
+     [(D(2024, 12, 24), D(2024, 12, 28))]),
+    (R(StartDate="2024-12-24", StartTime="12:00", UntilDate="2024-12-26", Frequency="None"),
+     D(2024, 12, 20), D(2025, 1, 1), [(D(2024, 12, 24, 12), D(2024, 12, 27))]),
+    # ... a date-time UntilDate without EndTime ends there
+    (R(StartDate="2024-12-24", StartTime="12:00", UntilDate="2024-12-26T15:30:00"),
+     D(2024, 12, 20), D(2025, 1, 1), [(D(2024, 12, 24, 12), D(2024, 12, 26, 15, 30))]),
+    # ... UntilDate on the same day: just the occurrence's window; before it: nothing
+    (R(StartDate="2024-12-24", StartTime="12:00", EndTime="13:00", UntilDate="2024-12-24"),
+     D(2024, 12, 20), D(2025, 1, 1), [(D(2024, 12, 24, 12), D(2024, 12, 24, 13))]),
+    (R(StartDate="2024-12-24", StartTime="12:00", UntilDate="2024-12-23"), D(2024, 12, 20), D(2025, 1, 1), []),
+    # UntilDate is inclusive (the whole day), also for occurrence starts
+    (R(StartDate="2024-01-01", StartTime="23:00", EndTime="23:30", Frequency="Daily", UntilDate="2024-01-03"),
+     D(2024, 1, 1), D(2024, 2, 1), [(D(2024, 1, d, 23), D(2024, 1, d, 23, 30)) for d in (1, 2, 3)]),
+    # UntilDate with Z is converted to the zone's wall clock: 2024-01-03T03:30Z = 22:30 EST on the 2nd
+    (R(StartDate="2024-01-01", StartTime="23:00", EndTime="23:30", Frequency="Daily", UntilDate="2024-01-03T03:30:00Z"),
+     D(2024, 1, 1), D(2024, 2, 1), [(D(2024, 1, 1, 23), D(2024, 1, 1, 23, 30))]),
+    # missing StartDate: anchored at 1970-01-01 (a Thursday), so every other week lands on 1970's phase
+    (R(StartTime="09:00", EndTime="10:00", Frequency="Weekly", Interval=2), D(2024, 1, 1), D(2024, 1, 15),
+     [(D(2024, 1, 4, 9), D(2024, 1, 4, 10))]),
+])
+def test_window_semantics(rule, start, end, expected):
+    assert windows(rule, start, end) == expected
+
+
+def test_windows_not_clipped_to_the_range():
+    night = R(StartDate="2024-01-01", StartTime="22:00", EndTime="06:00", Frequency="Daily")
+    assert windows(night, D(2024, 3, 5, 3), D(2024, 3, 5, 4)) == [(D(2024, 3, 4, 22), D(2024, 3, 5, 6))]
+    assert windows(OFFICE, D(2024, 3, 4, 12), D(2024, 3, 4, 13)) == [(D(2024, 3, 4, 9), D(2024, 3, 4, 17))]
+    assert windows(OFFICE, D(2024, 3, 4, 17), D(2024, 3, 4, 18)) == []  # end is exclusive
+    assert windows(OFFICE, D(2024, 3, 4, 12), D(2024, 3, 4, 12)) == []
+
+
+def test_windows_margin_of_one_day_for_long_unions():
+    # all 7 days, 00:00-24:00 via ByHour: a continuous union the analytic check does not cover
+    rule = R(StartDate="2024-01-01", StartTime="00:00", EndTime="12:00", Frequency="Monthly", ByMonthDay=list(range(1, 32)),
+             ByHour=[0, 12])
+    got = windows(rule, D(2024, 3, 10), D(2024, 3, 11))
+    assert got == [(D(2024, 3, 9), D(2024, 3, 12))]  # exact within [start - 1 day, end + 1 day]
+
+
+def test_contains_next_edge_span():
+    w = rule_windows(OFFICE, NY)
+    assert w.contains(D(2024, 3, 4, 9)) and w.contains(D(2024, 3, 4, 16, 59, 59, 999999))
+    assert not w.contains(D(2024, 3, 4, 17)) and not w.contains(D(2024, 3, 9, 12))
+    assert not w.contains(D(2023, 12, 29, 10))  # before StartDate
+    assert w.next_edge(D(2024, 3, 4, 9)) == D(2024, 3, 4, 17)
+    assert w.next_edge(D(2024, 3, 4, 8, 59)) == D(2024, 3, 4, 9)
+    assert w.next_edge(D(2024, 3, 8, 17)) == D(2024, 3, 11, 9)
+    assert w.next_edge(D(2020, 1, 1)) == D(2024, 1, 1, 9)
+    assert w.span() == (D(2024, 1, 1, 9), None)
+
+
+def test_next_edge_and_span_with_until_and_count():
+    until = rule_windows(R(StartDate="2024-01-01", StartTime="09:00", EndTime="10:00", Frequency="Weekly",
+                           UntilDate="2024-02-01"), NY)
+    assert until.span() == (D(2024, 1, 1, 9), D(2024, 1, 29, 10))
+    assert until.next_edge(D(2024, 1, 29, 9, 30)) == D(2024, 1, 29, 10)
+    assert until.next_edge(D(2024, 1, 29, 10)) is None
+    count = rule_windows(R(StartDate="2024-01-01", StartTime="09:00", EndTime="10:00", Frequency="Monthly",
+                           ByDay=[{"DayOfWeek": "Monday", "Offset": -1}], Count=3), NY)
+    assert count.span() == (D(2024, 1, 29, 9), D(2024, 3, 25, 10))
+    assert count.next_edge(D(2024, 2, 1)) == D(2024, 2, 26, 9)
+    assert count.next_edge(D(2024, 3, 25, 10)) is None
+    assert count.occurrences(D(2000, 1, 1), D(2100, 1, 1)) == [D(2024, 1, 29, 9), D(2024, 2, 26, 9), D(2024, 3, 25, 9)]
+
+
+def test_span_of_dead_rules():
+    assert rule_windows(R(StartDate="2024-05-01", Frequency="Daily", UntilDate="2024-04-01"), NY).span() == (None, None)
+    feb31 = rule_windows(R(StartDate="2024-01-01", Frequency="Monthly", ByMonth=[2], ByMonthDay=[31]), NY)
+    assert feb31.span() == (None, None)
+    assert feb31.windows(D(2024, 1, 1), D(2030, 1, 1)) == [] and feb31.next_edge(D(2024, 1, 1)) is None
+    late = rule_windows(R(StartDate="2400-01-02", Frequency="Daily"), NY)
+    assert late.span() == (None, None)
+
+
+def test_frequency_none_queries():
+    w = rule_windows(R(StartDate="2024-12-24", IsAllDay=True, UntilDate="2024-12-27"), NY)
+    assert w.span() == (D(2024, 12, 24), D(2024, 12, 28))
+    assert w.next_edge(D(2024, 1, 1)) == D(2024, 12, 24)
+    assert w.next_edge(D(2024, 12, 25)) == D(2024, 12, 28)
+    assert w.next_edge(D(2024, 12, 28)) is None
+    assert w.occurrences(D(2024, 1, 1), D(2025, 1, 1)) == [D(2024, 12, 24)]
+    assert list(rule_to_rrule(R(StartDate="2024-12-24", StartTime="10:00"), NY)) == [D(2024, 12, 24, 10)]
+    assert list(rule_to_rrule(R(StartDate="2024-12-24", UntilDate="2024-12-20"), NY)) == []
+
+
+# ------------------------------------------------- analytic and pathological rules
+
+@pytest.mark.parametrize("rule, start", [
+    (R(StartDate="2024-01-01", IsAllDay=True, Frequency="Daily"), D(2024, 1, 1)),
+    (R(StartDate="2024-01-01", StartTime="09:00", EndTime="09:00:01", Frequency="Secondly"), D(2024, 1, 1, 9)),
+    (R(StartDate="2024-01-01", StartTime="09:00", EndTime="09:30", Frequency="Minutely", Interval=30), D(2024, 1, 1, 9)),
+    (R(StartDate="2024-01-01", StartTime="06:00", EndTime="06:00", Frequency="Daily"), D(2024, 1, 1, 6)),
+    (R(StartDate="2024-01-03", IsAllDay=True, Frequency="Hourly", Interval=5), D(2024, 1, 3)),
+    (R(StartDate="2024-01-01", IsAllDay=True, Frequency="Weekly",
+       ByDay=WEEKDAYS + [{"DayOfWeek": "Saturday"}, {"DayOfWeek": "Sunday"}]), D(2024, 1, 1)),
+    (R(StartDate="2024-01-01", StartTime="00:00", EndTime="08:00", Frequency="Daily", ByHour=[0, 8, 16]), D(2024, 1, 1)),
+    # found by hypothesis: hourly at :00 and :17 with 17-hour windows used to scan (and hit the limit)
+    (R(StartDate="2021-03-21", StartTime="08:39", EndTime="01:44", Frequency="Hourly", ByMinute=[0, 17, 0]),
+     D(2021, 3, 21, 9)),
+    (R(StartDate="2024-01-01", StartTime="09:00:30", EndTime="09:00:40", Frequency="Secondly", Interval=10,
+       ByDay=WEEKDAYS + [{"DayOfWeek": "Saturday"}, {"DayOfWeek": "Sunday"}]), D(2024, 1, 1, 9, 0, 30)),
+])
+def test_continuous_unions_are_analytic(rule, start):
+    w = rule_windows(rule, NY)
+    WORK.items = 0
+    assert w.windows(D(2100, 6, 1), D(2100, 6, 8)) == [(start, MAX_WALL)]
+    assert w.contains(D(2300, 1, 1, 3)) and w.next_edge(D(2030, 1, 1)) is None
+    assert w.next_edge(start - timedelta(seconds=1)) == start
+    assert w.span() == (start, None)
+    assert WORK.items <= 2  # at most the first occurrence, never a scan
+
+
+def test_continuous_union_with_until_ends_at_the_last_window():
+    w = rule_windows(R(StartDate="2024-01-01", StartTime="09:00", EndTime="09:10", Frequency="Minutely",
+                       Interval=10, UntilDate="2024-01-02T17:00:00"), NY)
+    assert w.windows(D(2024, 1, 1), D(2024, 1, 5)) == [(D(2024, 1, 1, 9), D(2024, 1, 2, 17, 10))]
+    assert w.next_edge(D(2024, 1, 2)) == D(2024, 1, 2, 17, 10)
+
+
+def test_secondly_rule_over_too_long_a_range_names_the_limit():
+    rule = R(StartDate="2024-01-01", StartTime="09:00", EndTime="09:00:01", Frequency="Secondly", ByHour=[9])
+    w = rule_windows(rule, NY)
+    assert w.windows(D(2024, 1, 2), D(2024, 1, 3)) == [(D(2024, 1, 2, 9), D(2024, 1, 2, 10))]
+    with pytest.raises(RuleError, match="more than 100,000 occurrences between .* query a shorter range"):
+        w.windows(D(2024, 1, 1), D(2024, 3, 1))
+
+
+def test_never_firing_rule_terminates_and_is_remembered():
+    rule = R(StartDate="2024-01-01", StartTime="09:00", EndTime="10:00", Frequency="Daily", Interval=7,
+             ByDay=[{"DayOfWeek": "Tuesday"}])  # every 7 days from a Monday is never a Tuesday
+    w = rule_windows(rule, NY)
+    assert w.windows(D(2024, 1, 1), D(2024, 2, 1)) == []
+    assert w.span() == (None, None)
+    assert w.next_edge(D(2024, 1, 1)) is None
+
+
+def test_rule_windows_accepts_models_and_is_reusable():
+    model = SchedulingRule.model_validate(OFFICE)
+    w = rule_windows(model, NY)
+    first = w.windows(D(2024, 3, 4), D(2024, 3, 5))
+    w.windows(D(2030, 3, 4), D(2030, 3, 5))
+    assert w.windows(D(2024, 3, 4), D(2024, 3, 5)) == first
+    assert "Weekly" not in repr(w) and "WEEKLY" in repr(w)
