@@ -7,6 +7,7 @@ Errors print one message on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -15,8 +16,11 @@ from importlib import resources
 from typing import Any, Callable, Sequence
 
 from .engine import Engine
-from .errors import ScheduleError, UnknownCustomerError
+from .errors import RecordError, ScheduleError, UnknownCustomerError
+from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
+from .records import unknown_fields
+from .wire import decode, detect_format
 
 __all__ = ["main", "main_entry"]
 
@@ -141,8 +145,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    from .records import unknown_fields
-
     warnings = list(engine.validate())
     position = {c.id: i for i, c in enumerate(engine.customers())}
     for c in engine.customers():
@@ -151,6 +153,98 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for where, message in warnings:
         print(f"warning: {where}: {message}")
     print(f"{path}: {len(engine.customers())} customers, {len(warnings)} warning(s), no errors")
+    return 0
+
+
+# ------------------------------------------------------------------ patch
+
+def _is_bundled_demo(args: argparse.Namespace, path: str) -> bool:
+    """True when `path` is the demo tree installed with the package."""
+    if not args.customers and not os.environ.get("SCHEDENGINE_CUSTOMERS"):
+        return True
+    try:
+        return os.path.realpath(path) == os.path.realpath(bundled_demo_path())
+    except (OSError, ValueError):
+        return False
+
+
+def _read_patch_body(source: str) -> dict[str, Any]:
+    """A PatchCustomer body from a file or '-' (stdin), JSON or JSV (sniffed)."""
+    if source == "-":
+        text, name, hint = sys.stdin.read(), "<stdin>", None
+    else:
+        try:
+            with open(source, encoding="utf-8-sig") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise RecordError(f"{source}: cannot read the patch body: {exc.strerror or exc}", path=source) from exc
+        name, hint = source, source
+    if not text.strip():
+        raise RecordError(f"{name}: the patch body is empty (expected a JSON or JSV object, e.g. "
+                          '{"schedule": {...}} or {Schedule:{...}})', path=name)
+    fmt = detect_format(hint, text)
+    body = decode(text, "json" if fmt == "jsonl" else fmt, source=name)
+    if not isinstance(body, dict):
+        raise RecordError(f"{name}: the patch body must be one object with PatchCustomer fields, "
+                          f"found {'a list' if isinstance(body, list) else type(body).__name__}", path=name)
+    return body
+
+
+def _customer_summary(engine: Engine, customer: Any, changed: Sequence[str], written: str) -> str:
+    schedule = customer.schedule
+    if schedule is None or (schedule.inherit and customer.parent_customer_id):
+        how = f"inherits from {engine.tree.owner_id(customer.id)}"
+    else:
+        owner = engine.tree.schedule(customer.id)
+        how = (f"{owner.zone_name}, {len(schedule.rules or ())} rule(s)"
+               + (", ForceClosed" if schedule.force_closed else "")
+               + (f", default {schedule.default_state!r}" if schedule.default_state else ""))
+    rows = [("customer", customer.id), ("name", customer.name or ""),
+            ("breadcrumb", " > ".join(c.name or c.id or "?" for c in customer.breadcrumb or ())),
+            ("schedule", how),
+            ("tags", ", ".join(t.name or t.id or "?" for t in customer.tags or ()) or "none"),
+            ("modified", (customer.date_last_modified or "?")
+             + (f" by {customer.last_modified_by}" if customer.last_modified_by else "")),
+            ("changed", ", ".join(changed) or "nothing (only dateLastModified)"), ("written", written)]
+    return _block(rows)
+
+
+def cmd_patch(args: argparse.Namespace) -> int:
+    path = _customers_file(args)
+    if not args.dry_run and _is_bundled_demo(args, path):
+        print("error: refusing to modify the bundled demo tree installed with schedengine; pass "
+              "--customers FILE (e.g. a copy of the demo: schedengine patch ... --customers my-tree.json) "
+              "or set $SCHEDENGINE_CUSTOMERS, or use --dry-run to see the change", file=sys.stderr)
+        return EXIT_INVALID
+    body = _read_patch_body(args.patchfile)
+    patch = parse_patch(body, args.customer)
+    for where, name in unknown_fields(patch, "patch"):
+        print(f"warning: {where}: unknown field {name!r} is ignored", file=sys.stderr)
+    engine = _engine(args)
+    if args.dry_run:
+        plan = plan_patch(engine.tree, args.customer, patch, actor=args.actor)
+        if args.json:
+            _print_json(plan.customer.to_wire())
+        else:
+            def pretty(customer: Any) -> list[str]:
+                text = json.dumps(customer.to_wire(), indent=2, ensure_ascii=False) + "\n"
+                return text.splitlines(keepends=True)
+            sys.stdout.writelines(difflib.unified_diff(pretty(plan.before), pretty(plan.customer),
+                                                       f"{args.customer} (stored)", f"{args.customer} (patched)"))
+        others = len(plan.rewritten) - 1
+        note = f"; the breadcrumb of {others} descendant(s) would change too" if others else ""
+        print(f"dry run: {path} was not changed{note}", file=sys.stderr)
+        return 0
+    customer = engine.patch(args.customer, patch, actor=args.actor)
+    try:
+        engine.to_file(path)
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror or exc}; the file is unchanged", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        _print_json(customer.to_wire())
+    else:
+        print(_customer_summary(engine, customer, changed_fields(patch), written=f"{path} ({engine.source_format})"))
     return 0
 
 
@@ -205,6 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("validate", cmd_validate, "check a customers file; print warnings")
     p.add_argument("file", nargs="?", help="default: --customers / $SCHEDENGINE_CUSTOMERS / the demo tree")
+    _add_common(p)
+
+    p = verb("patch", cmd_patch, "apply a PATCH /customers/{id} body (JSON or JSV) and rewrite the customers file")
+    p.add_argument("customer")
+    p.add_argument("patchfile", metavar="PATCHFILE", help="the PatchCustomer body, JSON or JSV; '-' reads stdin")
+    p.add_argument("--actor", metavar="NAME", help="recorded as lastModifiedBy")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print a unified diff of the customer (JSON) and write nothing")
+    p.add_argument("--json", action="store_true", help="print the patched CustomerInfo as JSON (camelCase)")
     _add_common(p)
     return parser
 

@@ -9,12 +9,14 @@ Instants (`at`, `start`, `end`) may be aware datetimes, naive datetimes
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Mapping
 
 from .errors import RecordError
 from .policy import Policy
-from .records import Customer
+from .patching import plan_patch
+from .records import Customer, PatchCustomer
 from .compiled import CompiledEvaluator, CompiledStore
 from .reference import HORIZON, ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
@@ -41,6 +43,7 @@ class Engine:
         self.mode = mode
         self.source_format = source_format
         self._store = CompiledStore()
+        self._write_lock = threading.Lock()  # patches are read-modify-write
         self._install(tree)
 
     def _install(self, tree: CustomerTree) -> None:
@@ -82,58 +85,84 @@ class Engine:
     def tree(self) -> CustomerTree:
         return self._state[0]
 
-    @property
-    def _tree(self) -> CustomerTree:
-        return self._state[0]
-
-    def _evaluator(self, customer_id: str, at: datetime) -> Any:
+    def _evaluator(self, tree: CustomerTree, reference: ReferenceEvaluator,
+                   compiled: CompiledEvaluator | None, customer_id: str, at: datetime) -> Any:
         """The compiled evaluator where it can answer exactly, else the reference."""
-        tree, reference, compiled = self._state
         if compiled is not None and at < HORIZON and compiled.supports(customer_id):
             return compiled
         return reference
 
     @property
     def policy(self) -> Policy:
-        return self._tree.policy
+        return self.tree.policy
 
     def customers(self) -> list[Customer]:
-        return self._tree.records()
+        return self.tree.records()
 
     def to_file(self, path: str | os.PathLike[str], fmt: Format | None = None) -> None:
         """Write the customers atomically, in the input's format unless told otherwise."""
-        write_customers_atomic(path, self._tree.records(), fmt or self.source_format)
+        write_customers_atomic(path, self.tree.records(), fmt or self.source_format)
 
     def dumps(self, fmt: Format | None = None) -> str:
-        return dump_customers(self._tree.records(), fmt or self.source_format)
+        return dump_customers(self.tree.records(), fmt or self.source_format)
 
     # ------------------------------------------------------------- queries
+    # Each query reads self._state once, so a concurrent patch cannot give it
+    # the zone of one tree and the answer of another.
 
-    def instant(self, customer_id: str, at: Instant) -> datetime:
+    def instant(self, customer_id: str, at: Instant, tree: CustomerTree | None = None) -> datetime:
         """Normalise `at` to an aware UTC datetime (naive = the owner's wall clock)."""
-        return to_instant(at, lambda: self._tree.schedule(self._tree.owner_id(customer_id)).zone)
+        tree = tree or self.tree
+        return to_instant(at, lambda: tree.schedule(tree.owner_id(customer_id)).zone)
 
     def state_at(self, customer_id: str, at: Instant) -> StateResult:
-        at = self.instant(customer_id, at)
-        return self._evaluator(customer_id, at).state_at(customer_id, at)
+        state = self._state
+        compiled = state[2]
+        if compiled is not None:  # the hot path: aware datetimes and epoch seconds
+            result = compiled.state_at(customer_id, at)
+            if result is not None:
+                return result
+        at = self.instant(customer_id, at, state[0])
+        return self._evaluator(*state, customer_id, at).state_at(customer_id, at)
 
     def next_change(self, customer_id: str, at: Instant) -> Change | None:
-        at = self.instant(customer_id, at)
-        return self._evaluator(customer_id, at).next_change(customer_id, at)
+        state = self._state
+        at = self.instant(customer_id, at, state[0])
+        return self._evaluator(*state, customer_id, at).next_change(customer_id, at)
 
     def timeline(self, customer_id: str, start: Instant, end: Instant) -> list[Segment]:
-        start = self.instant(customer_id, start)
-        end = self.instant(customer_id, end)
-        return self._evaluator(customer_id, max(start, end)).timeline(customer_id, start, end)
+        state = self._state
+        start = self.instant(customer_id, start, state[0])
+        end = self.instant(customer_id, end, state[0])
+        return self._evaluator(*state, customer_id, max(start, end)).timeline(customer_id, start, end)
 
     def explain(self, customer_id: str, at: Instant) -> Explanation:
         """The reference evaluator's account (explaining is never hot)."""
-        at = self.instant(customer_id, at)
-        return self._state[1].explain(customer_id, at)
+        tree, reference, _ = self._state
+        return reference.explain(customer_id, self.instant(customer_id, at, tree))
 
     def validate(self) -> list[tuple[str, str]]:
         """Warnings as (path, message); raises the first error."""
-        return self._tree.check()
+        return self.tree.check()
+
+    # ------------------------------------------------------------ patching
+
+    def patch(self, customer_id: str, request: PatchCustomer | Mapping[str, Any],
+              actor: str | None = None) -> Customer:
+        """Apply a ``PATCH /customers/{customerId}`` body; return the patched
+        CustomerInfo. `request` is a PatchCustomer or a dict in wire form
+        (JSON or JSV keys, any case). Semantics: `schedengine.patching`.
+
+        Validation comes first: the whole new tree is built and every
+        schedule the patch can affect is prepared; only then is it installed,
+        in one assignment. A rejected patch raises PatchError (an unknown
+        customer UnknownCustomerError) and leaves the engine exactly as it
+        was. Writers are serialised; readers never wait and see the old tree
+        or the new one. Compiled forms of unchanged schedules are reused."""
+        with self._write_lock:
+            plan = plan_patch(self._state[0], customer_id, request, actor=actor)
+            self._install(plan.tree)
+            return plan.customer
 
 
 def to_instant(at: Instant, zone_of_owner: Any) -> datetime:

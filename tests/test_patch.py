@@ -1,0 +1,670 @@
+"""PATCH /customers/{customerId} (SPEC §6): every field, rejections that
+change nothing, queries that follow the patch (descendants, CustomerState
+readers in other zones) without recompiling the tree, readers on other
+threads, and the `schedengine patch` verb."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from schedengine import Engine, PatchCustomer, PatchError, UnknownCustomerError
+from schedengine.cli import main
+from schedengine.errors import RecordError, RuleError, TreeError
+from schedengine.patching import plan_patch
+from schedengine.results import Change
+from schedengine.wire import detect_format, load_customers
+
+freezegun = pytest.importorskip("freezegun")  # a declared test dependency
+
+UTC = timezone.utc
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DEMO = FIXTURES / "demo.json"
+
+# Wed 2027-03-10 in New York (EST, before the 2027-03-14 DST switch) and London (GMT).
+NY_NIGHT = "2027-03-10T09:30:00Z"  # 04:30 New York, 09:30 London
+NY_DAY = "2027-03-10T16:00:00Z"  # 11:00 New York, 16:00 London
+NEXT_DAY = "2027-03-11T16:00:00Z"
+JULY = "2027-07-06T16:15:00Z"
+INSTANTS = (NY_NIGHT, NY_DAY, NEXT_DAY, JULY)
+
+# A one-off all-day closure of Acme on 2027-03-10 (New York wall clock).
+CLOSURE = {"id": "r-acme-closure", "name": "Emergency closure", "priority": 200, "state": "Holiday",
+           "simpleRuleType": "Time", "frequency": "None", "isAllDay": True, "startDate": "2027-03-10"}
+
+
+@pytest.fixture(params=["compiled", "reference"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return Engine.from_file(DEMO, mode=request.param)
+
+
+def snapshot(engine: Engine) -> tuple[Any, ...]:
+    """Everything a caller can observe: the records and a grid of answers."""
+    ids = engine.tree.ids()
+    return (engine.tree, engine.dumps(),
+            [engine.state_at(c, at) for c in ids for at in INSTANTS],
+            [engine.next_change(c, NY_DAY) for c in ids])
+
+
+def with_closure(engine: Engine) -> dict[str, Any]:
+    schedule = engine.tree.customer("acme").schedule.to_wire()
+    schedule["rules"] = [CLOSURE, *schedule["rules"]]
+    return {"schedule": schedule}
+
+
+def fresh(engine: Engine) -> Engine:
+    """An engine built from scratch on the same records: no shared caches."""
+    return Engine.from_records(engine.customers(), policy=engine.policy, mode=engine.mode)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ------------------------------------------------------------ every field
+
+FIELD_CASES: list[tuple[str, str, dict[str, Any], Callable[[Engine], None]]] = [
+    ("parentCustomerId", "acme-support", {"parentCustomerId": "globex"}, lambda e: (
+        e.tree.parent_id("acme-support") == "globex"
+        and [c.id for c in e.tree.customer("acme-support-tier2").breadcrumb]
+        == ["globex", "acme-support", "acme-support-tier2"]
+        and "acme-support" in e.tree.children("globex") and "acme-support" not in e.tree.children("acme"))),
+    ("name", "acme", {"name": "Acme Inc."}, lambda e: (
+        e.tree.customer("acme").name == "Acme Inc."
+        and all(e.tree.customer(c).breadcrumb[0].name == "Acme Inc." for c in e.tree.descendants("acme"))
+        and [c.name for c in e.tree.customer("acme-lordhowe").breadcrumb]
+        == ["Acme Inc.", "Acme Australia (Sydney)", "Acme Lord Howe Island Office"])),
+    ("referenceId", "acme-sales", {"referenceId": "ERP-42"}, lambda e: (
+        e.tree.customer("acme-sales").reference_id == "ERP-42")),
+    ("data (replaced, not merged)", "acme", {"data": {"tier": {"stringValue": "Platinum"}}}, lambda e: (
+        {k: v.to_wire() for k, v in e.tree.customer("acme").data.items()}
+        == {"tier": {"stringValue": "Platinum"}})),
+    ("tagIds (resolved, ordered, deduplicated)", "acme-support",
+     {"tagIds": ["tag-vip", "tag-pilot", "tag-vip"]}, lambda e: (
+        [t.to_wire() for t in e.tree.customer("acme-support").tags]
+        == [{"id": "tag-vip", "name": "VIP", "color": "Orange"},
+            {"id": "tag-pilot", "name": "Pilot", "color": "Lime"}])),
+    ("tagIds empty list clears", "acme", {"tagIds": []}, lambda e: e.tree.customer("acme").tags == []),
+    ("schedule (replaced, not merged)", "acme-support",
+     {"schedule": {"timeZoneId": "Europe/London", "rules": [
+         {"id": "r-open", "state": "Open", "simpleRuleType": "Always"}]}}, lambda e: (
+        e.tree.customer("acme-support").schedule.to_wire()
+        == {"timeZoneId": "Europe/London", "rules": [{"id": "r-open", "state": "Open", "simpleRuleType": "Always"}]}
+        and e.state_at("acme-support-tier2", JULY).state == "Open"
+        and e.state_at("acme-support-tier2", JULY).time_zone == "Europe/London")),
+    ("overrideBillingSettings + billingSettings", "acme-support",
+     {"overrideBillingSettings": True, "billingSettings": {"base": {"baseCost": 5}}}, lambda e: (
+        e.tree.customer("acme-support").billing_settings.to_wire() == {"base": {"baseCost": 5.0}}
+        and e.tree.effective_billing_settings("acme-support-tier2").to_wire() == {"base": {"baseCost": 5.0}}
+        and e.tree.effective_billing_settings("acme-sales") == e.tree.customer("acme").billing_settings)),
+    ("overrideBillingSettings false", "acme-support", {"overrideBillingSettings": False}, lambda e: (
+        e.tree.customer("acme-support").override_billing_settings is False)),
+    ("overrideAppSettings + appSettings (replaced, not merged)", "acme-support",
+     {"overrideAppSettings": True, "appSettings": {"enableSms": False}}, lambda e: (
+        e.tree.customer("acme-support").app_settings.to_wire() == {"enableSms": False}
+        and e.tree.effective_app_settings("acme-support-tier2").page_title is None)),
+    ("overrideAppSettings off: settings come from the root", "acme-support",
+     {"overrideAppSettings": False}, lambda e: (
+        e.tree.effective_app_settings("acme-support") == e.tree.customer("acme").app_settings)),
+]
+
+
+@pytest.mark.parametrize("customer, body, check", [c[1:] for c in FIELD_CASES], ids=[c[0] for c in FIELD_CASES])
+def test_each_field_replaces_the_stored_value(engine, customer, body, check):
+    before = engine.tree.customer(customer)
+    returned = engine.patch(customer, body)
+    assert returned == engine.tree.customer(customer)
+    assert check(engine)
+    # Every field the body did not set is as it was (tags stand for tagIds).
+    named = {"tagIds": "tags"}
+    touched = {named.get(k, k) for k in body} | {"dateLastModified", "breadcrumb"}
+    old, new = before.to_wire(), returned.to_wire()
+    assert {k: v for k, v in new.items() if k not in touched} == {k: v for k, v in old.items() if k not in touched}
+    assert fresh(engine).dumps() == engine.dumps()
+
+
+def test_every_patch_customer_field_is_covered():
+    covered = {key for _, _, body, _ in FIELD_CASES for key in body}
+    fields = {PatchCustomer.model_fields[f].serialization_alias or f for f in PatchCustomer.model_fields}
+    wire = {"parentCustomerId", "name", "referenceId", "data", "tagIds", "schedule", "overrideBillingSettings",
+            "billingSettings", "overrideAppSettings", "appSettings"}
+    assert wire <= covered
+    assert len(fields) == len(wire) + 1  # + customerId, tested with the rejections
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"ParentCustomerId": None, "Name": None, "ReferenceId": None, "Data": None, "TagIds": None,
+     "Schedule": None, "OverrideBillingSettings": None, "BillingSettings": None,
+     "OverrideAppSettings": None, "AppSettings": None, "CustomerId": None},
+], ids=["empty", "all-null"])
+def test_absent_and_null_fields_are_untouched(engine, body):
+    before = engine.tree.customer("acme-support").to_wire()
+    after = engine.patch("acme-support", body).to_wire()
+    del before["dateLastModified"], after["dateLastModified"]
+    assert after == before
+
+
+@pytest.mark.parametrize("key", ["ReferenceId", "referenceId", "referenceid", "REFERENCEID", "reference_id"])
+def test_body_keys_match_in_any_case(key):
+    engine = Engine.from_file(DEMO)
+    assert engine.patch("acme", {key: "X-1"}).reference_id == "X-1"
+
+
+def test_jsv_shaped_body_with_string_scalars():
+    engine = Engine.from_file(DEMO)
+    body = {"Schedule": {"TimeZoneId": "America/New_York", "ForceClosed": "false", "Rules": [
+        {"Id": "r-247", "Priority": "10", "State": "Business Hours", "SimpleRuleType": "Always"}]},
+        "OverrideAppSettings": "true"}
+    customer = engine.patch("acme-support", body)
+    assert customer.schedule.rules[0].priority == 10 and customer.override_app_settings is True
+    assert engine.state_at("acme-support", NY_NIGHT).state == "Business Hours"
+
+
+def test_a_patch_customer_model_is_accepted_and_copied():
+    engine = Engine.from_file(DEMO)
+    request = PatchCustomer.model_validate({"schedule": {"rules": [{"id": "r", "state": "Open",
+                                                                     "simpleRuleType": "Always"}]}})
+    engine.patch("acme-support", request)
+    request.schedule.rules[0].state = "Mutated later"  # must not reach the stored record
+    assert engine.tree.customer("acme-support").schedule.rules[0].state == "Open"
+    assert engine.state_at("acme-support", JULY).state == "Open"
+
+
+def test_matching_customer_id_in_the_body_is_accepted():
+    engine = Engine.from_file(DEMO)
+    assert engine.patch("acme", {"CustomerId": "acme", "Name": "Acme"}).name == "Acme"
+
+
+def test_date_last_modified_and_actor():
+    engine = Engine.from_file(DEMO)
+    previous_actor = engine.tree.customer("acme-support").last_modified_by
+    with freezegun.freeze_time("2027-07-05 14:30:15.123456"):
+        customer = engine.patch("acme-support", {"name": "Support"}, actor="ops@acme.example")
+    assert (customer.date_last_modified, customer.last_modified_by) == ("2027-07-05T14:30:15Z", "ops@acme.example")
+    with freezegun.freeze_time(datetime(2027, 7, 6, 1, 2, 3, tzinfo=timezone(timedelta(hours=-4)))):
+        customer = engine.patch("acme-sales", {})
+    assert customer.date_last_modified == "2027-07-06T05:02:03Z"
+    assert engine.tree.customer("acme-sales").last_modified_by == "dana.whitfield@example.com"
+    assert previous_actor != "ops@acme.example"
+    # Descendants whose breadcrumb changed keep their own modification stamp.
+    assert engine.tree.customer("acme-support-tier2").date_last_modified != "2027-07-05T14:30:15Z"
+
+
+def test_breadcrumbs_of_a_moved_subtree():
+    engine = Engine.from_file(DEMO)
+    engine.patch("acme-sydney", {"parentCustomerId": "globex-berlin-ops", "name": "Sydney"})
+    crumbs = {c: [(b.id, b.name) for b in engine.tree.customer(c).breadcrumb] for c in ("acme-sydney", "acme-lordhowe")}
+    assert crumbs == {
+        "acme-sydney": [("globex", "Globex GmbH"), ("globex-berlin-ops", "Globex Berlin Operations"),
+                        ("acme-sydney", "Sydney")],
+        "acme-lordhowe": [("globex", "Globex GmbH"), ("globex-berlin-ops", "Globex Berlin Operations"),
+                          ("acme-sydney", "Sydney"), ("acme-lordhowe", "Acme Lord Howe Island Office")],
+    }
+
+
+# --------------------------------------------------------------- rejections
+
+REJECTIONS = [
+    ("unknown parent", "acme-support", {"parentCustomerId": "acme-supprt"}, TreeError,
+     'patch of "acme-support": parentCustomerId: parent "acme-supprt" does not exist in the tree '
+     '(12 customers); did you mean "acme-support"?'),
+    ("cycle", "acme", {"ParentCustomerId": "acme-lordhowe"}, TreeError,
+     'patch of "acme": parentCustomerId: "acme-lordhowe" is a descendant of "acme", so the parent chain '
+     'would form a cycle: acme -> acme-lordhowe -> acme-sydney -> acme'),
+    ("self-parent", "acme-support", {"parentCustomerId": "acme-support"}, TreeError,
+     'patch of "acme-support": parentCustomerId: a customer cannot be its own parent ("acme-support")'),
+    ("empty parent", "acme-support", {"parentCustomerId": ""}, TreeError,
+     'patch of "acme-support": parentCustomerId: an empty id names no parent'),
+    ("unknown tag id", "acme-support", {"tagIds": ["tag-support", "tag-nope"]}, RecordError,
+     'patch of "acme-support": tagIds[1]: unknown tag "tag-nope" (the tree knows 11 tag(s): tag-24x7, '),
+    ("startTime 25:00", "acme-support", {"schedule": {"rules": [
+        {"id": "r1", "state": "Open", "frequency": "Daily", "startTime": "25:00", "endTime": "26:00"}]}},
+     RuleError, 'patch of "acme-support": schedule.rules[0] (id "r1").startTime: "25:00" is not a time'),
+    ("byMonthDay 32", "acme", {"schedule": {"timeZoneId": "America/New_York", "rules": [
+        {"id": "r-32", "state": "Holiday", "frequency": "Monthly", "byMonthDay": [32], "isAllDay": True}]}},
+     RuleError, 'patch of "acme": schedule.rules[0] (id "r-32").byMonthDay[0]: 32 is out of range'),
+    ("unknown zone", "acme-support", {"schedule": {"timeZoneId": "Mars/Olympus_Mons"}}, RecordError,
+     'patch of "acme-support": schedule.timeZoneId: unknown time zone "Mars/Olympus_Mons"'),
+    ("wrong type", "acme-support", {"schedule": {"rules": [{"priority": "high"}]}}, RecordError,
+     'patch of "acme-support": schedule.rules[0].priority: \'high\': Input should be a valid integer'),
+    ("body names another customer", "acme-support", {"customerId": "acme"}, RecordError,
+     'patch of "acme-support": customerId: the body names "acme" but the request is for "acme-support"'),
+    # A later field is bad: the earlier, valid ones must not be applied either.
+    ("valid fields before a bad one", "acme-support",
+     {"name": "Renamed", "data": {}, "tagIds": ["tag-vip", "missing"]}, RecordError,
+     'patch of "acme-support": tagIds[1]: unknown tag "missing"'),
+]
+
+
+@pytest.mark.parametrize("customer, body, cause, message", [r[1:] for r in REJECTIONS], ids=[r[0] for r in REJECTIONS])
+def test_rejected_patch_changes_nothing(engine, customer, body, cause, message):
+    before = snapshot(engine)
+    with pytest.raises(PatchError) as caught:
+        engine.patch(customer, body, actor="someone")
+    assert str(caught.value).startswith(message)
+    assert isinstance(caught.value.__cause__, cause)
+    assert isinstance(caught.value, ValueError)
+    assert snapshot(engine) == before
+
+
+def test_unknown_customer_raises_unknown_customer_error(engine):
+    before = snapshot(engine)
+    with pytest.raises(UnknownCustomerError, match='unknown customer "acme-nyc"') as caught:
+        engine.patch("acme-nyc", {"name": "New York"})
+    assert isinstance(caught.value, KeyError)
+    assert snapshot(engine) == before
+
+
+def test_non_mapping_request_is_rejected():
+    engine = Engine.from_file(DEMO)
+    with pytest.raises(PatchError, match="expected a PatchCustomer or a dict"):
+        engine.patch("acme", [("name", "x")])  # type: ignore[arg-type]
+
+
+def test_plan_patch_leaves_the_tree_alone():
+    engine = Engine.from_file(DEMO)
+    tree, text = engine.tree, engine.dumps()
+    plan = plan_patch(tree, "acme", {"name": "Acme Inc."})
+    assert plan.tree is not tree and engine.tree is tree and engine.dumps() == text
+    assert plan.changed == ("name",)
+    assert plan.rewritten[0] == "acme" and set(plan.rewritten) == {"acme", *tree.descendants("acme")}
+
+
+# ---------------------------------------- queries follow the patch, everywhere
+
+def test_descendants_and_readers_follow_a_patched_parent(engine):
+    def states() -> dict[str, str]:
+        return {c: engine.state_at(c, NY_DAY).state for c in engine.tree.ids()}
+
+    before = states()
+    assert {c: before[c] for c in ("acme", "acme-sales", "acme-support", "acme-support-tier2", "acme-london")} \
+        == dict.fromkeys(("acme", "acme-sales", "acme-support", "acme-support-tier2", "acme-london"), "Business Hours")
+
+    engine.patch("acme", with_closure(engine))
+
+    after = states()
+    changed = {c for c in after if after[c] != before[c]}
+    # acme itself, the inheriting acme-sales, the CustomerState readers acme-support
+    # (and its inheriting child) and acme-london; Sydney, Chicago... do not read acme.
+    assert changed == {"acme", "acme-sales", "acme-support", "acme-support-tier2", "acme-london"}
+    assert {after[c] for c in changed} == {"Holiday"}
+    tier2 = engine.state_at("acme-support-tier2", NY_DAY)
+    assert (tier2.owner_id, tier2.rule_id, tier2.flow_id) == ("acme-support", "r-support-holiday", "flow-support-holiday")
+    assert engine.state_at("acme-sales", NY_DAY).rule_id == "r-acme-closure"
+    assert engine.state_at("acme", NEXT_DAY).state == "Business Hours"  # a one-day closure
+    # next_change / timeline / explain all see it.
+    assert engine.next_change("acme-support-tier2", NY_DAY) == Change(at("2027-03-11T05:00:00Z"), "Night Desk")
+    assert "r-acme-closure" in {s.rule_id for s in engine.timeline("acme-sales", NY_NIGHT, NEXT_DAY)}
+    assert engine.explain("acme-support-tier2", NY_DAY).result.state == "Holiday"
+
+
+def test_customer_state_reader_in_another_zone(engine):
+    """acme-london (Europe/London) follows acme's (America/New_York) Holiday:
+    the closure covers New York's whole day, 05:00Z to 05:00Z next day."""
+    assert engine.state_at("acme-london", NY_NIGHT).state == "Business Hours"
+    engine.patch("acme", with_closure(engine))
+    london = engine.state_at("acme-london", NY_NIGHT)  # 09:30 London = 04:30 New York
+    assert (london.state, london.rule_id, london.time_zone) == ("Holiday", "r-london-follow-acme", "Europe/London")
+    assert london.until == at("2027-03-11T05:00:00Z")  # midnight in New York
+    segments = [(s.start, s.end, s.state) for s in engine.timeline("acme-london", "2027-03-10T00:00:00Z",
+                                                                      "2027-03-11T06:00:00Z")]
+    assert (at("2027-03-10T05:00:00Z"), at("2027-03-11T05:00:00Z"), "Holiday") in segments
+    assert engine.state_at("acme-london", "2027-03-11T09:30:00Z").state == "Business Hours"
+    explanation = engine.explain("acme-london", NY_NIGHT)
+    assert explanation.steps[0].verdict == "matched" and "'Holiday'" in explanation.steps[0].why
+
+
+def test_answers_after_patches_equal_a_fresh_engine(engine):
+    """No stale per-customer entry survives a patch: after a series of
+    patches every answer equals that of an engine built from scratch."""
+    ids = engine.tree.ids()
+    for c in ids:  # warm every cache first
+        for t in INSTANTS:
+            engine.state_at(c, t)
+    engine.patch("acme", with_closure(engine))
+    engine.patch("acme-support", {"parentCustomerId": "globex"})
+    engine.patch("acme-sydney", {"schedule": {"timeZoneId": "", "inherit": True}})
+    engine.patch("acme-lordhowe", {"parentCustomerId": "acme-chicago"})  # its zone stays its own
+    engine.patch("acme-sales", {"schedule": {"rules": [{"id": "s", "state": "Sales", "frequency": "Daily",
+                                                         "startTime": "9:00 AM", "endTime": "5:00 PM"}]}})
+    reference = fresh(engine)
+    assert engine.dumps() == reference.dumps()
+    for c in ids:
+        for t in INSTANTS:
+            assert engine.state_at(c, t) == reference.state_at(c, t), (c, t)
+            assert engine.next_change(c, t) == reference.next_change(c, t), (c, t)
+        assert engine.timeline(c, NY_NIGHT, NEXT_DAY) == reference.timeline(c, NY_NIGHT, NEXT_DAY), c
+    # acme-support now reads globex: no Acme closure there.
+    assert engine.state_at("acme-support", NY_DAY).state == "Business Hours"
+    sales = engine.state_at("acme-sales", NY_DAY)  # no zone of its own: New York, from acme
+    assert (sales.state, sales.time_zone) == ("Sales", "America/New_York")
+
+
+def test_alternating_two_schedules_compiles_each_form_once():
+    engine = Engine.from_file(DEMO)
+    store = engine._store
+    original = engine.tree.customer("acme-support").schedule.to_wire()
+    other = {"timeZoneId": "America/New_York", "defaultState": "Closed", "rules": [
+        {"id": "b", "state": "Desk", "frequency": "Daily", "startTime": "06:00", "endTime": "18:00"}]}
+    counts = []
+    for i in range(6):
+        engine.patch("acme-support", {"schedule": other if i % 2 == 0 else original})
+        for c in ("acme-support", "acme-support-tier2"):
+            for t in INSTANTS:
+                engine.state_at(c, t)
+        counts.append(store.chunks_compiled)
+    assert counts[1] == counts[-1]  # after one A -> B -> A round, nothing is compiled again
+
+
+def load_generator() -> Any:
+    spec = importlib.util.spec_from_file_location("fixtures_generate", FIXTURES / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_patch_recompiles_only_what_it_affects():
+    """A patch on a 2,000-customer tree compiles chunks for the patched owner
+    and the CustomerState readers below it, not for the tree."""
+    engine = Engine.from_records(load_generator().generate_records(2000, seed=11))
+    tree, store = engine.tree, engine._store
+    ids = tree.ids()
+    instants = ("2027-03-10T15:00:00Z", "2027-03-10T21:00:00Z")
+
+    def answers() -> dict[tuple[str, str], Any]:
+        return {(c, t): engine.state_at(c, t) for c in ids for t in instants}
+
+    def reads_from(owner: str) -> list[str]:
+        """Owners below `owner` whose CustomerState rules read it."""
+        return [d for d in tree.descendants(owner) if tree.owner_id(d) == d and tree.schedule(d).reads_parent
+                and tree.owner_id(tree.parent_id(d)) == owner]
+
+    # An owner with a small subtree holding both inheriting customers and readers.
+    target = next(c for c in ids if tree.owner_id(c) == c and 3 <= len(tree.descendants(c)) <= 60
+                  and reads_from(c) and any(tree.owner_id(d) == c for d in tree.descendants(c)))
+    before = answers()
+    warm = store.chunks_compiled
+    assert answers() == before and store.chunks_compiled == warm  # warm means warm
+
+    schedule = tree.customer(target).schedule.to_wire()
+    schedule["rules"] = [{"id": "closed-today", "state": "Holiday", "priority": 1000, "frequency": "Daily",
+                          "startDate": "2027-03-10", "startTime": "00:00", "endTime": "23:30", "count": 1},
+                         *schedule.get("rules", ())]
+    engine.patch(target, {"schedule": schedule})
+    after = answers()
+    delta = store.chunks_compiled - warm
+
+    affected = {target, *engine.tree.descendants(target)}
+    assert 0 < delta <= 4 * len(affected)  # two instants (+ one look-ahead) per affected customer at most
+    assert delta * 100 < warm  # the tree was not recompiled
+    changed = {c for (c, t) in after if after[c, t] != before[c, t]}
+    assert changed <= affected
+    assert any(engine.tree.owner_id(c) == target for c in changed - {target})  # an inheriting descendant
+    assert set(reads_from(target)) & changed  # a CustomerState reader
+    reference = Engine.from_records(engine.customers())
+    assert after == {(c, t): reference.state_at(c, t) for c in ids for t in instants}
+
+
+# ------------------------------------------------------------ concurrency
+
+def test_readers_see_the_old_or_the_new_tree():
+    """4 readers hammer queries while a writer swaps acme-support's schedule
+    200 times: every answer is one of the two precomputed ones."""
+    engine = Engine.from_file(DEMO)
+    schedule_a = engine.tree.customer("acme-support").schedule.to_wire()
+    schedule_b = {"timeZoneId": "Europe/London", "defaultState": "Closed", "rules": [
+        {"id": "b-desk", "name": "Desk", "priority": 5, "state": "Desk", "frequency": "Daily",
+         "startTime": "06:00", "endTime": "18:00"}]}
+    queries = [("state_at", c, t) for c in ("acme-support", "acme-support-tier2", "acme") for t in INSTANTS]
+    queries += [("next_change", "acme-support-tier2", NY_DAY), ("timeline", "acme-support", NY_NIGHT)]
+
+    def ask(e: Engine, query: tuple[str, str, str]) -> Any:
+        verb, customer, when = query
+        if verb == "timeline":
+            return e.timeline(customer, when, NEXT_DAY)
+        return getattr(e, verb)(customer, when)
+
+    expected = []
+    for schedule in (schedule_a, schedule_b):
+        other = Engine.from_file(DEMO)
+        other.patch("acme-support", {"schedule": schedule})
+        expected.append([ask(other, q) for q in queries])
+    assert expected[0] != expected[1]
+
+    done = threading.Event()
+    reads = [0]
+    seen: set[int] = set()
+    problems: list[str] = []
+
+    def reader() -> None:
+        while not done.is_set():
+            for i, q in enumerate(queries):
+                try:
+                    answer = ask(engine, q)
+                except Exception as exc:  # noqa: BLE001 - any exception is a failure
+                    problems.append(f"{q}: {type(exc).__name__}: {exc}")
+                    return
+                if answer == expected[0][i]:
+                    seen.add(0)
+                elif answer == expected[1][i]:
+                    seen.add(1)
+                else:
+                    problems.append(f"{q}: {answer!r} is neither answer")
+                    return
+                reads[0] += 1
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(200):
+            engine.patch("acme-support", {"schedule": schedule_b if i % 2 == 0 else schedule_a}, actor="writer")
+            mark, deadline = reads[0], time.monotonic() + 5
+            while reads[0] < mark + 8 and time.monotonic() < deadline and not problems:
+                time.sleep(0)  # let the readers see this tree
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not problems, problems[:5]
+    assert seen == {0, 1}
+    assert [ask(engine, q) for q in queries] == expected[0]  # 200 swaps: back to A
+
+
+# ------------------------------------------------------------- to_file
+
+@pytest.mark.parametrize("fmt, suffix", [("json", ".json"), ("jsonl", ".jsonl"), ("jsv", ".jsv")])
+def test_to_file_keeps_the_input_format(tmp_path, fmt, suffix):
+    path = tmp_path / f"customers{suffix}"
+    Engine.from_file(DEMO).to_file(path, fmt)
+    engine = Engine.from_file(path)
+    assert engine.source_format == fmt
+    engine.patch("acme", {"name": "Acme Inc."})
+    engine.to_file(path)
+    text = path.read_text(encoding="utf-8")
+    assert detect_format(None, text) == fmt  # by content, not by the name
+    customers, read_fmt = load_customers(path)
+    assert read_fmt == fmt and customers == engine.customers()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+
+
+# ------------------------------------------------------------------- CLI
+
+JSV_BODY = ("{Schedule:{TimeZoneId:America/New_York,DefaultState:After Hours,Rules:["
+            "{Id:r-support-247,Name:Support 24x7,Priority:10,State:Business Hours,SimpleRuleType:Always}]}}")
+
+
+@pytest.fixture
+def tree_file(tmp_path, monkeypatch) -> Path:
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    path = tmp_path / "customers.json"
+    shutil.copyfile(DEMO, path)
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_patch_with_a_jsv_body(tree_file, tmp_path, capsys):
+    body = tmp_path / "patch.jsv"
+    body.write_text(JSV_BODY)
+    code, out, _ = run(capsys, "state-at", "acme-support", "--at", NY_NIGHT, "--customers", str(tree_file))
+    assert code == 0 and "Night Desk" in out
+
+    with freezegun.freeze_time("2027-03-09 12:00:00"):
+        code, out, err = run(capsys, "patch", "acme-support", str(body), "--customers", str(tree_file),
+                             "--actor", "ops@acme.example")
+    assert code == 0, err
+    assert "changed     schedule" in out and "2027-03-09T12:00:00Z by ops@acme.example" in out
+    assert f"written     {tree_file} (json)" in out
+
+    code, out, _ = run(capsys, "state-at", "acme-support", "--at", NY_NIGHT, "--customers", str(tree_file))
+    assert code == 0 and "Business Hours" in out and "Support 24x7" in out
+    code, out, _ = run(capsys, "state-at", "acme-support-tier2", "--at", NY_NIGHT, "--json",
+                       "--customers", str(tree_file))
+    assert json.loads(out)["ruleId"] == "r-support-247"
+    stored = {c.id: c for c in load_customers(tree_file)[0]}
+    assert stored["acme-support"].last_modified_by == "ops@acme.example"
+    assert detect_format(None, tree_file.read_text()) == "json"
+
+
+def test_cli_patch_json_output_and_stdin_body(tree_file, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"name": "Acme Support Desk", "tagIds": ["tag-vip"]}'))
+    code, out, err = run(capsys, "patch", "acme-support", "-", "--customers", str(tree_file), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["name"] == "Acme Support Desk" and info["tags"] == [{"id": "tag-vip", "name": "VIP", "color": "Orange"}]
+    assert info["breadcrumb"][-1] == {"id": "acme-support", "name": "Acme Support Desk"}
+
+
+def test_cli_dry_run_prints_a_diff_and_writes_nothing(tree_file, tmp_path, capsys):
+    body = tmp_path / "patch.jsv"
+    body.write_text(JSV_BODY)
+    original, mtime = tree_file.read_bytes(), tree_file.stat().st_mtime_ns
+    code, out, err = run(capsys, "patch", "acme-support", str(body), "--customers", str(tree_file), "--dry-run")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["--- acme-support (stored)", "+++ acme-support (patched)"]
+    assert '-        "id": "r-support-night",' in lines
+    assert '+        "id": "r-support-247",' in lines
+    assert "was not changed" in err
+    assert tree_file.read_bytes() == original and tree_file.stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.json", "patch.jsv"]
+
+
+def test_cli_refuses_to_write_the_bundled_demo(tmp_path, capsys, monkeypatch):
+    import schedengine.cli as cli
+
+    demo = tmp_path / "installed-demo.json"
+    shutil.copyfile(DEMO, demo)
+    monkeypatch.setattr(cli, "bundled_demo_path", lambda: str(demo))
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    body = tmp_path / "patch.json"
+    body.write_text('{"name": "Renamed"}')
+    original = demo.read_bytes()
+
+    code, out, err = run(capsys, "patch", "acme", str(body))
+    assert code == 2 and "--customers" in err and "bundled demo" in err and out == ""
+    code, _, err = run(capsys, "patch", "acme", str(body), "--customers", str(demo))  # named explicitly
+    assert code == 2 and "bundled demo" in err
+    code, out, _ = run(capsys, "patch", "acme", str(body), "--dry-run")
+    assert code == 0 and '+  "name": "Renamed",' in out.splitlines()
+    assert demo.read_bytes() == original
+
+    monkeypatch.setenv("SCHEDENGINE_CUSTOMERS", str(tmp_path / "mine.json"))
+    shutil.copyfile(DEMO, tmp_path / "mine.json")
+    code, _, err = run(capsys, "patch", "acme", str(body))
+    assert code == 0, err
+    assert demo.read_bytes() == original
+
+
+def test_cli_write_is_atomic(tree_file, tmp_path, capsys, monkeypatch):
+    body = tmp_path / "patch.json"
+    body.write_text('{"name": "Renamed"}')
+    original = tree_file.read_bytes()
+
+    def failing_replace(src: Any, dst: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    code, out, err = run(capsys, "patch", "acme", str(body), "--customers", str(tree_file))
+    assert code == 2 and "No space left on device" in err and "the file is unchanged" in err
+    assert tree_file.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.json", "patch.json"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsv"])
+def test_cli_patch_keeps_the_file_format(tmp_path, capsys, fmt, monkeypatch):
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    path = tmp_path / f"customers.{fmt}"
+    Engine.from_file(DEMO).to_file(path, fmt)
+    body = tmp_path / "patch.jsv"
+    body.write_text("{ReferenceId:X-9}")
+    code, out, err = run(capsys, "patch", "acme-sales", str(body), "--customers", str(path))
+    assert code == 0, err
+    assert f"written     {path} ({fmt})" in out
+    assert detect_format(None, path.read_text()) == fmt
+    assert {c.id: c for c in load_customers(path)[0]}["acme-sales"].reference_id == "X-9"
+
+
+@pytest.mark.parametrize("argv, body, code, fragment", [
+    (["acme-support"], '{"tagIds": ["tag-nope"]}', 2, 'error: patch of "acme-support": tagIds[0]: unknown tag "tag-nope"'),
+    (["acme"], '{"parentCustomerId": "acme-lordhowe"}', 2, "would form a cycle: acme -> acme-lordhowe"),
+    (["acme-nyc"], '{"name": "x"}', 3, 'error: unknown customer "acme-nyc"'),
+    (["acme"], '[{"name": "x"}]', 2, "must be one object"),
+    (["acme"], "{name: [unclosed", 2, "error: "),
+    (["acme"], "   ", 2, "the patch body is empty"),
+])
+def test_cli_rejections_exit_non_zero_and_write_nothing(tree_file, tmp_path, capsys, argv, body, code, fragment):
+    patch_file = tmp_path / "body.txt"
+    patch_file.write_text(body)
+    original = tree_file.read_bytes()
+    got, out, err = run(capsys, "patch", *argv, str(patch_file), "--customers", str(tree_file))
+    assert (got, out) == (code, "")
+    assert fragment in err and "Traceback" not in err
+    assert tree_file.read_bytes() == original
+
+
+def test_cli_warns_about_unknown_body_fields(tree_file, tmp_path, capsys):
+    body = tmp_path / "patch.json"
+    body.write_text('{"Shedule": {"forceClosed": true}, "name": "Acme"}')
+    code, _, err = run(capsys, "patch", "acme", str(body), "--customers", str(tree_file))
+    assert code == 0
+    assert "warning: patch: unknown field 'Shedule' is ignored" in err
+
+
+def test_cli_missing_body_file(tree_file, tmp_path, capsys):
+    code, _, err = run(capsys, "patch", "acme", str(tmp_path / "nope.json"), "--customers", str(tree_file))
+    assert code == 2 and "cannot read the patch body" in err
+
+
+def test_cli_dry_run_on_the_installed_demo_tree(tmp_path, capsys, monkeypatch):
+    from schedengine.cli import bundled_demo_path
+
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    monkeypatch.setattr(Engine, "to_file", lambda *a, **k: pytest.fail("must never write the package data"))
+    demo = Path(bundled_demo_path())
+    original = demo.read_bytes()
+    body = tmp_path / "patch.jsv"
+    body.write_text(JSV_BODY)
+    code, out, _ = run(capsys, "patch", "acme-support", str(body), "--dry-run")
+    assert code == 0 and out.startswith("--- acme-support (stored)\n+++ acme-support (patched)\n")
+    code, out, err = run(capsys, "patch", "acme-support", str(body))
+    assert (code, out) == (2, "") and "pass --customers FILE" in err
+    assert demo.read_bytes() == original
