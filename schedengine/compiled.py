@@ -45,7 +45,7 @@ DAY = 86400
 ALWAYS = SimpleSchedulingRuleTypes.Always
 TIME = SimpleSchedulingRuleTypes.Time
 CUSTOMER_STATE = SimpleSchedulingRuleTypes.CustomerState
-_UNKNOWN = object()  # an `until` not yet computed
+MIN_TS = int((datetime(1800, 1, 1) - NAIVE_EPOCH).total_seconds())
 
 
 def _wall_seconds(wall: datetime) -> int:
@@ -63,15 +63,19 @@ def _instant(ts: int) -> datetime:
 class _Chunk:
     """[start, start + CHUNK_SECONDS): change instants, outcomes, untils."""
 
-    __slots__ = ("times", "keys", "protos", "untils")
+    __slots__ = ("times", "keys", "protos", "rows")
 
     def __init__(self, times: list[int], keys: list[tuple], protos: list[tuple]):
-        self.times = times  # times[0] == chunk start; strictly increasing
+        # Floats: queries arrive as float epoch seconds, and bisect over a
+        # list of the same type avoids CPython's slow mixed int/float compare.
+        self.times = [float(t) for t in times]  # times[0] == chunk start; strictly increasing
         self.keys = keys  # outcome identity (state, reason, rule index) per piece
         self.protos = protos  # StateResult fields from `state` to `time_zone` per piece
-        untils: list[Any] = [_instant(t) for t in times[1:]]
-        untils.append(_UNKNOWN)  # the last piece may run on into later chunks
-        self.untils = untils
+        # protos + (until,): the middle of a StateResult. The last piece may
+        # run on into later chunks; its row is completed on first use.
+        rows: list[Any] = [proto + (_instant(t),) for proto, t in zip(protos, times[1:])]
+        rows.append(None)
+        self.rows = rows
 
 
 class _Compiled:
@@ -99,11 +103,12 @@ class CompiledEvaluator:
         self.tree = tree
         self.policy = tree.policy
         self.store = store if store is not None else CompiledStore()
-        self._entries: dict[str, tuple[str, _Compiled]] = {}
+        # customer id -> (owner id, compiled form, (customer id, owner id), compilable)
+        self._entries: dict[str, tuple[str, _Compiled, tuple[str, str], bool]] = {}
 
     # -------------------------------------------------------------- entries
 
-    def _entry(self, customer_id: str) -> tuple[str, _Compiled]:
+    def _entry(self, customer_id: str) -> tuple[str, _Compiled, tuple[str, str], bool]:
         entry = self._entries.get(customer_id)
         if entry is None:
             owner = self.tree.owner_id(customer_id)
@@ -123,32 +128,42 @@ class CompiledEvaluator:
             if compiled is None:
                 compiled = _Compiled(chain, parents)
                 self.store.forms[key] = compiled
-            entry = (owner, compiled)
+            compilable = self.policy.condition_evaluator is None or not any(
+                p.condition for s in chain for p in s.live_rules)
+            entry = (owner, compiled, (customer_id, owner), compilable)
             self._entries[customer_id] = entry
         return entry
 
     def supports(self, customer_id: str) -> bool:
-        if self.policy.condition_evaluator is None:
-            return True
-        _, compiled = self._entry(customer_id)
-        return not any(p.condition for s in compiled.chain for p in s.live_rules)
+        """False for a schedule whose conditional rules a condition evaluator decides."""
+        return self._entry(customer_id)[3]
 
     # ------------------------------------------------------------ hot path
 
-    def state_at(self, customer_id: str, at: datetime) -> StateResult:
-        """`at` is an aware datetime."""
+    def state_at(self, customer_id: str, at: Any) -> StateResult | None:
+        """The hot path. `at` is an aware datetime or epoch seconds (int or
+        float); None means "ask the reference" (any other form of instant,
+        beyond the horizon, or a conditional schedule)."""
         entry = self._entries.get(customer_id) or self._entry(customer_id)
-        compiled = entry[1]
-        ts = at.timestamp()
+        kind = type(at)
+        if kind is datetime:
+            zone = at.tzinfo
+            if zone is None:
+                return None
+            ts = at.timestamp()
+            if zone is not UTC:
+                at = at.astimezone(UTC)
+        elif kind is float or kind is int:
+            ts = at
+        else:
+            return None
+        if not entry[3] or not MIN_TS <= ts < HORIZON_TS:
+            return None
         idx = int(ts // CHUNK_SECONDS)
-        chunk = compiled.chunks.get(idx) or self._chunk(compiled, idx)
+        chunk = entry[1].chunks.get(idx) or self._chunk(entry[1], idx)
         i = bisect_right(chunk.times, ts) - 1
-        until = chunk.untils[i]
-        if until is _UNKNOWN:
-            until = self._tail_until(compiled, idx, chunk)
-        if at.tzinfo is not UTC:
-            at = at.astimezone(UTC)
-        return StateResult(customer_id, entry[0], *chunk.protos[i], at, until)
+        row = chunk.rows[i] or self._last_row(entry[1], chunk)
+        return tuple.__new__(StateResult, entry[2] + row + (at,))
 
     def state_name_at(self, customer_id: str, ts: float) -> str:
         compiled = (self._entries.get(customer_id) or self._entry(customer_id))[1]
@@ -192,15 +207,17 @@ class CompiledEvaluator:
                     return
                 idx = max(idx, quiet_end // CHUNK_SECONDS)
 
-    def _tail_until(self, compiled: _Compiled, idx: int, chunk: _Chunk) -> datetime | None:
+    def _last_row(self, compiled: _Compiled, chunk: _Chunk) -> tuple:
+        """Complete the row of a chunk's last piece: find where its outcome ends."""
         key = chunk.keys[-1]
         until = None
         for t, later, _ in self._pieces_after(compiled, chunk.times[-1]):
             if later != key:
                 until = _instant(t)
                 break
-        chunk.untils[-1] = until
-        return until
+        row = chunk.protos[-1] + (until,)
+        chunk.rows[-1] = row
+        return row
 
     def _locate(self, compiled: _Compiled, ts: float) -> tuple[tuple, tuple]:
         idx = int(ts // CHUNK_SECONDS)
@@ -244,13 +261,12 @@ class CompiledEvaluator:
         return chunk
 
     def _quiet_until(self, compiled: _Compiled, ts: int) -> int | None:
-        """A lower bound on the next instant >= ts at which any rule of the
-        chain has a window edge; None if no rule ever has one again."""
+        """A lower bound on the next instant >= ts at which a rule that can
+        change the owner's outcome has a window edge; None if none ever has."""
         best: int | None = None
-        for schedule in compiled.chain:
-            if schedule.force_closed:
-                break
-            for p in schedule.live_rules:
+        relevant = compiled.chain[0].live_rules if not compiled.chain[0].force_closed else ()
+        for i, schedule in enumerate(compiled.chain):
+            for p in relevant:
                 if p.kind is not TIME:
                     continue
                 # Start a day early: a fall-back can replay recent wall times.
@@ -259,6 +275,11 @@ class CompiledEvaluator:
                 if edge is not None:
                     bound = _wall_seconds(edge) - 2 * DAY  # any UTC offset is within a day
                     best = bound if best is None else min(best, bound)
+            # A parent matters only through the states the CustomerState rules want.
+            wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
+            if not wanted or i + 1 == len(compiled.chain):
+                break
+            relevant = compiled.chain[i + 1].deciding_rules(wanted, self.policy.fallback_state)
         return best
 
 

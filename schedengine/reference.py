@@ -127,32 +127,42 @@ class ReferenceEvaluator:
     # --------------------------------------------------- candidate instants
 
     def _next_candidate(self, chain: list[str], outcomes: list[Outcome], at: datetime) -> datetime | None:
-        """The first instant > at where some outcome in the chain may change."""
+        """The first instant > at where the first owner's outcome may change."""
         best: datetime | None = None
-        for oid, outcome in zip(chain, outcomes):
+        # The owner: rules after the matched one cannot decide anything until it stops matching.
+        schedule = self.tree.schedule(chain[0])
+        relevant = () if schedule.force_closed else schedule.live_rules
+        if outcomes[0].rule is not None:
+            relevant = relevant[: relevant.index(outcomes[0].rule) + 1]
+        for i, oid in enumerate(chain):
             schedule = self.tree.schedule(oid)
-            if schedule.force_closed:
+            best = _earliest(best, self._next_edge(schedule, [p for p in relevant if p.kind is TIME], at, best))
+            # A parent matters only through the states the CustomerState rules want.
+            wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
+            if not wanted or i + 1 == len(chain):
                 break
-            # Rules after the matched one cannot decide anything until it stops matching.
-            relevant = schedule.live_rules
-            if outcome.rule is not None:
-                relevant = relevant[: relevant.index(outcome.rule) + 1]
-            time_rules = [p for p in relevant if p.kind is TIME]
-            if time_rules:
-                wall = _wall(schedule, at)
-                offset = at.astimezone(schedule.zone).utcoffset()
-                alive = False
-                for p in time_rules:
-                    edge = p.windows.next_edge(wall)  # type: ignore[union-attr]
-                    if edge is not None:
-                        best = _earliest(best, (edge - offset).replace(tzinfo=UTC))  # type: ignore[operator]
-                    # A fall-back can bring the wall clock back over a recent edge.
-                    if p.windows.next_edge(wall - timedelta(days=1)) is not None:  # type: ignore[union-attr]
-                        alive = True
-                if alive:
-                    best = _earliest(best, _next_transition(schedule, at, best or HORIZON))
-            if not any(p.kind is CUSTOMER_STATE for p in relevant):
-                break
+            relevant = self.tree.schedule(chain[i + 1]).deciding_rules(wanted, self.policy.fallback_state)
+        return best
+
+    @staticmethod
+    def _next_edge(schedule: OwnerSchedule, time_rules: list[PreparedRule], at: datetime,
+                   before: datetime | None) -> datetime | None:
+        """The first window edge (or UTC-offset change that may matter) after `at`."""
+        if not time_rules:
+            return None
+        wall = _wall(schedule, at)
+        offset = at.astimezone(schedule.zone).utcoffset()
+        best = None
+        alive = False
+        for p in time_rules:
+            edge = p.windows.next_edge(wall)  # type: ignore[union-attr]
+            if edge is not None:
+                best = _earliest(best, (edge - offset).replace(tzinfo=UTC))  # type: ignore[operator]
+            # A fall-back can bring the wall clock back over a recent edge.
+            if p.windows.next_edge(wall - timedelta(days=1)) is not None:  # type: ignore[union-attr]
+                alive = True
+        if alive:
+            best = _earliest(best, _next_transition(schedule, at, _earliest(best, before) or HORIZON))
         return best
 
     def _step(self, chain: list[str], at: datetime) -> Iterator[tuple[datetime, Outcome]]:

@@ -4,8 +4,9 @@ instants as ISO 8601 with offset)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, NamedTuple
+from datetime import datetime, timezone
+from operator import itemgetter
+from typing import Any
 
 __all__ = ["StateResult", "Change", "Segment", "RuleStep", "Explanation"]
 
@@ -14,25 +15,71 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
 
 
-class StateResult(NamedTuple):
+_FIELDS = ("customer_id", "owner_id", "state", "reason", "rule_id", "rule_name", "priority",
+           "flow_id", "flow_params", "time_zone", "until", "at")
+
+
+class StateResult(tuple):
     """The state of `customer_id` at `at`, and why. `until` is the first
     instant after `at` where (state, reason, rule) changes, or None.
 
-    A NamedTuple rather than a dataclass: the fast path builds one per
-    query, and a tuple is several times cheaper to construct."""
+    An immutable tuple underneath: the fast path builds one per query, and a
+    tuple is several times cheaper to build than a dataclass. `at` may be
+    stored as epoch seconds and is turned into an aware UTC datetime when
+    read, so a query given epoch seconds builds no datetime at all.
+    """
 
-    customer_id: str
-    owner_id: str
-    state: str
-    reason: str  # "rule" | "force_closed" | "default" | "fallback"
-    rule_id: str | None
-    rule_name: str | None
-    priority: int | None
-    flow_id: str | None
-    flow_params: dict[str, Any] | None
-    time_zone: str
-    at: datetime
-    until: datetime | None
+    __slots__ = ()
+    _fields = _FIELDS
+
+    def __new__(cls, customer_id: str, owner_id: str, state: str, reason: str, rule_id: str | None,
+                rule_name: str | None, priority: int | None, flow_id: str | None,
+                flow_params: dict[str, Any] | None, time_zone: str, at: datetime | float,
+                until: datetime | None) -> "StateResult":
+        return tuple.__new__(cls, (customer_id, owner_id, state, reason, rule_id, rule_name, priority,
+                                   flow_id, flow_params, time_zone, until, at))
+
+    customer_id = property(itemgetter(0))
+    owner_id = property(itemgetter(1))
+    state = property(itemgetter(2))
+    reason = property(itemgetter(3))  # "rule" | "force_closed" | "default" | "fallback"
+    rule_id = property(itemgetter(4))
+    rule_name = property(itemgetter(5))
+    priority = property(itemgetter(6))
+    flow_id = property(itemgetter(7))
+    flow_params = property(itemgetter(8))
+    time_zone = property(itemgetter(9))
+    until = property(itemgetter(10))
+
+    @property
+    def at(self) -> datetime:
+        at = tuple.__getitem__(self, 11)
+        if isinstance(at, datetime):
+            return at
+        return datetime.fromtimestamp(at, timezone.utc)
+
+    def _normal(self) -> tuple:
+        return tuple.__getitem__(self, slice(0, 11)) + (self.at,)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StateResult):
+            return self._normal() == other._normal()
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self._normal())
+
+    def __repr__(self) -> str:
+        values = self._normal()
+        inner = ", ".join(f"{name}={values[i]!r}" for i, name in enumerate(_FIELDS))
+        return f"StateResult({inner})"
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(_FIELDS, self._normal()))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -77,6 +77,24 @@ class OwnerSchedule:
     reads_parent: bool  # some live rule is a CustomerState rule
     fingerprint: str  # equal fingerprints = identical evaluation (zone + rules)
 
+    def deciding_rules(self, wanted: frozenset[str], fallback_state: str) -> tuple[PreparedRule, ...]:
+        """The rules whose window edges can change whether this owner's state
+        is one of `wanted` (normalised names): every rule up to the last one
+        that gives a wanted state, or all of them when the default (or
+        fallback) state is wanted. A child's CustomerState rule needs no
+        more of its parent than this."""
+        if self.force_closed:
+            return ()
+        live = self.live_rules
+        ends_in_always = bool(live) and live[-1].kind is ALWAYS and not live[-1].condition
+        if not ends_in_always and normalise_state(self.default_state or fallback_state) in wanted:
+            return live
+        last = -1
+        for i, p in enumerate(live):
+            if normalise_state(p.state) in wanted:
+                last = i
+        return live[: last + 1]
+
 
 class CustomerTree:
     """Customers by id with their parent links, validated on construction.

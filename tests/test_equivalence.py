@@ -1,0 +1,127 @@
+"""The compiled fast path equals the reference evaluator: for random trees,
+rules and zones (Australia/Lord_Howe included), at instants drawn uniformly,
+at every window edge +-1 us, and at every DST transition +-1 us; for
+state_at (with until), next_change and timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schedengine import Engine
+from schedengine.testing import customer_trees, instants
+
+UTC = timezone.utc
+US = timedelta(microseconds=1)
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _transitions(zone_name: str, start: datetime, end: datetime) -> list[datetime]:
+    """UTC-offset changes of a zone in [start, end), found independently of the engine."""
+    from zoneinfo import ZoneInfo
+
+    from schedengine.times import resolve_zone
+
+    zone: ZoneInfo = resolve_zone(zone_name)
+    found = []
+    t = start
+    offset = t.astimezone(zone).utcoffset()
+    while t < end:
+        nxt = t + timedelta(hours=6)
+        if nxt.astimezone(zone).utcoffset() != offset:
+            lo, hi = t, nxt  # bisect to the second
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                if mid.astimezone(zone).utcoffset() == offset:
+                    lo = mid
+                else:
+                    hi = mid
+            found.append(hi.replace(microsecond=0))
+            offset = nxt.astimezone(zone).utcoffset()
+        t = nxt
+    return found
+
+
+def _same(a, b):
+    return a == b, f"\ncompiled:  {a}\nreference: {b}"
+
+
+def _probe_instants(reference: Engine, records: list[dict], start: datetime, end: datetime) -> list[datetime]:
+    """Every segment boundary of every customer and every DST transition of
+    every zone in the range, each -1 us, exactly, +1 us."""
+    probes = {start, end - US}
+    zones = {(r.get("schedule") or {}).get("timeZoneId") or "UTC" for r in records}
+    edges: set[datetime] = set()
+    for record in records:
+        edges.update(s.start for s in reference.timeline(record["id"], start, end)[1:])
+    for zone in zones:
+        edges.update(_transitions(zone, start, end))
+    for edge in edges:
+        probes.update((edge - US, edge, edge + US))
+    return sorted(probes)
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(records=customer_trees(max_customers=4), start=instants(), days=st.integers(1, 14),
+       uniform=st.lists(instants(), min_size=5, max_size=5))
+def test_compiled_equals_reference(records, start, days, uniform):
+    reference = Engine.from_records(records, mode="reference")
+    compiled = Engine.from_records(records, mode="compiled")
+    end = start + timedelta(days=days)
+    probes = _probe_instants(reference, records, start, end) + uniform
+    for record in records:
+        cid = record["id"]
+        assert _same(compiled.timeline(cid, start, end), reference.timeline(cid, start, end))
+        for at in probes:
+            assert _same(compiled.state_at(cid, at), reference.state_at(cid, at))
+        for at in probes[:: max(1, len(probes) // 12)]:
+            assert _same(compiled.next_change(cid, at), reference.next_change(cid, at))
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(records=customer_trees(max_customers=3, zones=("Australia/Lord_Howe",)),
+       transition=st.sampled_from(["2027-04-04T01:59:59+11:00", "2027-10-03T02:00:00+10:30",
+                                   "2025-04-06T01:59:59+11:00", "2028-10-01T02:00:00+10:30"]),
+       uniform=st.lists(instants(), min_size=3, max_size=3))
+def test_compiled_equals_reference_lord_howe(records, transition, uniform):
+    """Half-hour DST: the wall clock jumps 30 minutes; probe the days around a transition."""
+    reference = Engine.from_records(records, mode="reference")
+    compiled = Engine.from_records(records, mode="compiled")
+    start = datetime.fromisoformat(transition).astimezone(UTC) - timedelta(days=2)
+    end = start + timedelta(days=4)
+    for record in records:
+        cid = record["id"]
+        for at in _probe_instants(reference, records, start, end) + uniform:
+            assert _same(compiled.state_at(cid, at), reference.state_at(cid, at))
+
+
+def test_demo_tree_compiled_equals_reference_over_two_years():
+    """Whole timelines for two years; state_at (with until) at the edges of
+    the DST months and of a sample of the rest."""
+    reference = Engine.from_file(DEMO, mode="reference")
+    compiled = Engine.from_file(DEMO, mode="compiled")
+    start, end = datetime(2027, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC)
+    for customer in reference.tree.ids():
+        segments = reference.timeline(customer, start, end)
+        assert compiled.timeline(customer, start, end) == segments
+        edges = [s.start for s in segments[1:]]
+        sample = [e for e in edges if e.month in (3, 4, 10, 11) and e.year == 2027] + edges[::97]
+        for edge in sample[::3]:
+            for at in (edge - US, edge, edge + US):
+                assert compiled.state_at(customer, at) == reference.state_at(customer, at)
+
+
+@pytest.mark.parametrize("at", ["1901-03-01T12:00:00Z", "1995-06-01T12:00:00Z", "2199-12-31T23:59:59Z",
+                                "2399-12-31T12:00:00Z", "2400-06-01T00:00:00Z", "2600-01-01T00:00:00Z"])
+def test_far_instants(at):
+    """Exact far from today; past the horizon no change is reported."""
+    reference = Engine.from_file(DEMO, mode="reference")
+    compiled = Engine.from_file(DEMO, mode="compiled")
+    for customer in ("acme", "acme-support", "acme-london", "acme-events"):
+        assert compiled.state_at(customer, at) == reference.state_at(customer, at)
+        assert compiled.next_change(customer, at) == reference.next_change(customer, at)
