@@ -20,6 +20,7 @@ from .errors import RecordError, ScheduleError, UnknownCustomerError
 from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
 from .records import unknown_fields
+from .render import week_grid
 from .wire import decode, detect_format
 
 __all__ = ["main", "main_entry"]
@@ -135,6 +136,20 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         a, b = s.start.astimezone(zone), s.end.astimezone(zone)
         print(f"{a:%a %Y-%m-%d %H:%M} - {b:%a %Y-%m-%d %H:%M}  {s.state:<16} "
               f"{s.reason}{' ' + s.rule_id if s.rule_id else ''}")
+    return 0
+
+
+def cmd_week(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    at = _when(engine, args.customer, args.at)
+    zone = engine.tree.schedule(engine.tree.owner_id(args.customer)).zone
+    monday = at.astimezone(zone).date()
+    monday -= timedelta(days=monday.weekday())
+    start = datetime.combine(monday, datetime.min.time(), zone)
+    end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone)
+    segments = engine.timeline(args.customer, start, end)
+    print(f"{args.customer}: week of {monday:%a %d %b %Y}")
+    print(week_grid(segments, zone, monday))
     return 0
 
 
@@ -295,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="WHEN", required=True)
     p.add_argument("--end", metavar="WHEN", help="default: start + 7 days")
     p.add_argument("--json", action="store_true")
+    _add_common(p)
+
+    p = verb("week", cmd_week, "a week grid of states (the week holding --at, local time)")
+    p.add_argument("customer")
+    p.add_argument("--at", metavar="WHEN", help=when_help)
     _add_common(p)
 
     p = verb("validate", cmd_validate, "check a customers file; print warnings")

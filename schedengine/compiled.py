@@ -165,20 +165,18 @@ class CompiledEvaluator:
         row = chunk.rows[i] or self._last_row(entry[1], chunk)
         return tuple.__new__(StateResult, entry[2] + row + (at,))
 
-    def state_name_at(self, customer_id: str, ts: float) -> str:
-        compiled = (self._entries.get(customer_id) or self._entry(customer_id))[1]
-        idx = int(ts // CHUNK_SECONDS)
-        chunk = compiled.chunks.get(idx) or self._chunk(compiled, idx)
-        return chunk.protos[bisect_right(chunk.times, ts) - 1][0]
-
-    def state_many(self, customer_id: str, timestamps: Sequence[float]) -> list[str]:
-        """State names at many epoch-second instants (any order)."""
-        compiled = (self._entries.get(customer_id) or self._entry(customer_id))[1]
+    def state_many(self, customer_id: str, timestamps: Any) -> list[str] | Any:
+        """State names at many epoch-second instants (any order, each within
+        the horizon). A numpy array is answered with numpy (an object array
+        of names); anything else with a plain loop (a list of names)."""
+        compiled = self._entry(customer_id)[1]
+        if _is_numpy_array(timestamps):
+            return self._state_many_numpy(compiled, timestamps)
         chunks = compiled.chunks
-        out = []
+        out: list[str] = []
         append = out.append
         last_idx = None
-        times: list[int] = []
+        times: list[float] = []
         protos: list[tuple] = []
         for ts in timestamps:
             idx = int(ts // CHUNK_SECONDS)
@@ -187,6 +185,28 @@ class CompiledEvaluator:
                 times, protos, last_idx = chunk.times, chunk.protos, idx
             append(protos[bisect_right(times, ts) - 1][0])
         return out
+
+    def _state_many_numpy(self, compiled: _Compiled, timestamps: Any) -> Any:
+        import numpy as np
+
+        ts = np.asarray(timestamps, dtype=np.float64)
+        if ts.size == 0:
+            return np.empty(0, dtype=object)
+        chunk_ids = np.floor_divide(ts, CHUNK_SECONDS).astype(np.int64)
+        # One sorted array of change instants over every chunk touched, then a
+        # single searchsorted; states are coded as small ints meanwhile.
+        names: dict[str, int] = {}
+        bounds: list[float] = []
+        codes: list[int] = []
+        for idx in np.unique(chunk_ids).tolist():
+            chunk = compiled.chunks.get(idx) or self._chunk(compiled, idx)
+            bounds.extend(chunk.times)
+            codes.extend(names.setdefault(p[0], len(names)) for p in chunk.protos)
+        positions = np.searchsorted(np.asarray(bounds), ts, side="right") - 1
+        labels = np.empty(len(names), dtype=object)
+        for name, code in names.items():
+            labels[code] = name
+        return labels[np.asarray(codes, dtype=np.int64)[positions]]
 
     # -------------------------------------------------------- other queries
 
@@ -304,6 +324,10 @@ class CompiledStore:
 
 
 # -------------------------------------------------------------- compiling
+
+def _is_numpy_array(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
+
 
 def _membership(windows: list[tuple[datetime, datetime]]) -> tuple[list[int], list[int]]:
     starts = [_wall_seconds(a) for a, _ in windows]

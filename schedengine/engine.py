@@ -25,6 +25,13 @@ from .wire import Format, dump_customers, load_customers, parse_customers, write
 
 __all__ = ["Engine", "Instant"]
 
+MIN_EPOCH = (datetime(1800, 1, 1, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
+HORIZON_EPOCH = (HORIZON - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
+
+
+def _is_array(value: Any) -> bool:
+    return type(value).__module__ == "numpy"
+
 UTC = timezone.utc
 Instant = datetime | str | int | float
 Mode = Literal["compiled", "reference"]
@@ -124,6 +131,18 @@ class Engine:
                 return result
         at = self.instant(customer_id, at, state[0])
         return self._evaluator(*state, customer_id, at).state_at(customer_id, at)
+
+    def state_many(self, customer_id: str, instants: Any) -> Any:
+        """State names at many instants given as epoch seconds: a list (or
+        any iterable) gives a list, a numpy array an object array (with the
+        `fast` extra installed). Served from the compiled form when it can
+        answer them all exactly, else one reference query each."""
+        tree, reference, compiled = self._state
+        if compiled is not None and compiled.supports(customer_id):
+            values = instants if _is_array(instants) else list(instants)
+            if len(values) == 0 or (MIN_EPOCH <= min(values) and max(values) < HORIZON_EPOCH):
+                return compiled.state_many(customer_id, values)
+        return [reference.state_at(customer_id, to_instant(float(at), None)).state for at in instants]
 
     def next_change(self, customer_id: str, at: Instant) -> Change | None:
         state = self._state

@@ -1,0 +1,104 @@
+"""Every CLI verb on the demo tree, through main(argv): output, JSON form, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from schedengine.cli import main
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_state_at_human(capsys):
+    code, out, _ = run(capsys, "state-at", "acme", "--at", "2027-11-25T10:00:00-05:00")
+    assert code == 0
+    assert "state      Holiday" in out and "Thanksgiving Day" in out
+    assert "until      2027-11-26T00:00:00-05:00" in out
+
+
+def test_state_at_json(capsys):
+    code, out, _ = run(capsys, "state-at", "acme-sales", "--at", "2027-07-06T12:15:00-04:00", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) == {"customerId", "ownerId", "state", "reason", "ruleId", "ruleName", "priority",
+                         "flowId", "flowParams", "timeZoneId", "at", "until"}
+    assert (data["state"], data["ownerId"], data["at"], data["until"]) == (
+        "Lunch", "acme", "2027-07-06T16:15:00+00:00", "2027-07-06T17:00:00+00:00")
+
+
+def test_state_at_defaults_to_now(capsys):
+    code, out, _ = run(capsys, "state-at", "acme-branch-closed")
+    assert code == 0 and "After Hours" in out
+
+
+def test_explain(capsys):
+    code, out, _ = run(capsys, "explain", "acme-support-tier2", "--at", "2027-11-25T10:00:00-05:00")
+    assert code == 0
+    assert "acme-support-tier2 -> acme-support" in out and "parent state read from acme" in out
+
+
+def test_next_change_count(capsys):
+    code, out, _ = run(capsys, "next-change", "acme", "--at", "2027-07-06T10:00:00-04:00", "--count", "3", "--json")
+    assert code == 0
+    assert [c["state"] for c in json.loads(out)] == ["Lunch", "Business Hours", "After Hours"]
+
+
+def test_timeline(capsys):
+    code, out, _ = run(capsys, "timeline", "acme", "--start", "2027-07-06T00:00:00-04:00",
+                       "--end", "2027-07-07T00:00:00-04:00")
+    assert code == 0 and len(out.strip().splitlines()) == 5 and "Lunch" in out
+
+
+def test_week(capsys):
+    code, out, _ = run(capsys, "week", "acme-chicago", "--at", "2027-03-14T12:00:00")
+    assert code == 0
+    assert "Sun 2027-03-14 AAAA..MM" in out  # the skipped hour, then the maintenance window
+
+
+def test_validate_demo(capsys):
+    code, out, _ = run(capsys, "validate", str(DEMO))
+    assert code == 0 and "12 customers" in out and "no condition evaluator" in out
+
+
+def test_validate_reports_bad_rule(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"id": "x", "schedule": {"rules": [{"id": "r1", "startTime": "25:00",
+                                                                    "frequency": "Daily"}]}}]))
+    code, _, err = run(capsys, "validate", str(bad))
+    assert code == 1 and 'customers[0] (id "x").schedule.rules[0] (id "r1").startTime' in err
+
+
+@pytest.mark.parametrize("argv, code, fragment", [
+    (["state-at", "nobody"], 3, 'unknown customer "nobody"'),
+    (["state-at", "acme", "--at", "yesterday-ish"], 2, "is not an ISO 8601 instant"),
+    (["state-at", "acme", "--customers", "/no/such/file.json"], 2, "cannot read"),
+])
+def test_errors_exit_codes_without_traceback(capsys, argv, code, fragment):
+    got, out, err = run(capsys, *argv)
+    assert got == code and fragment in err and "Traceback" not in err
+
+
+def test_customers_from_environment(capsys, tmp_path, monkeypatch):
+    copy = tmp_path / "tree.jsv"
+    shutil.copy(DEMO.with_suffix(".jsv"), copy)
+    monkeypatch.setenv("SCHEDENGINE_CUSTOMERS", str(copy))
+    code, out, _ = run(capsys, "state-at", "acme-london", "--at", "2027-11-25T12:00:00Z")
+    assert code == 0 and "Holiday" in out
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run([sys.executable, "-m", "schedengine", "state-at", "acme", "--at",
+                           "2027-11-25T10:00:00-05:00", "--json"], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["state"] == "Holiday"
