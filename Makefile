@@ -19,9 +19,7 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/schedengine state-at acme-support --at 2027-07-05T10:30:00-04:00
-	$(BIN)/schedengine state-at acme-support --at 2027-07-06T12:15:00-04:00
-	$(BIN)/schedengine state-at acme-london --at 2027-07-05T15:00:00+01:00
+	$(BIN)/schedengine state-at acme-london --at 2027-11-25T12:00:00Z
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest

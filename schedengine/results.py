@@ -144,25 +144,30 @@ class Explanation:
     notes: tuple[str, ...] = field(default=())
 
     def __str__(self) -> str:
+        from zoneinfo import ZoneInfo  # the zone name is already resolved
+
         r = self.result
+        zone = ZoneInfo(self.time_zone)
         lines = [
             f"customer   {self.customer_id}",
             f"owner      {' -> '.join(self.chain)}" + ("" if len(self.chain) > 1 else " (own schedule)"),
             f"time zone  {self.time_zone}",
-            f"at         {r.at.isoformat()} = {self.local_time.strftime('%a %Y-%m-%d %H:%M:%S')} local",
+            f"at         {r.at.astimezone(zone).isoformat()} ({self.local_time:%a %Y-%m-%d %H:%M:%S} wall clock)",
         ]
         if self.force_closed:
             lines.append("schedule   ForceClosed: rules are not evaluated")
         if self.steps:
-            lines.append("rules (evaluation order):")
-            for s in self.steps:
-                label = s.name or s.rule_id or f"rule #{s.index}"
+            lines.append("rules, in evaluation order:")
+            labels = [s.name or s.rule_id or f"rule #{s.index}" for s in self.steps]
+            width = max(len(label) for label in labels)
+            state_width = max(len(s.state or "") for s in self.steps)
+            for s, label in zip(self.steps, labels):
                 prio = "-" if s.priority is None else str(s.priority)
-                lines.append(f"  [{s.index}] {label!s:<24} prio {prio:>4}  {s.kind:<13} "
-                             f"-> {s.state or '':<15} {s.verdict:<11} {s.why}")
+                lines.append(f"  {'[' + str(s.index) + ']':>5} {label:<{width}}  prio {prio:>4}  {s.kind:<13} "
+                             f"{s.state or '':<{state_width}}  {s.verdict:<11}  {s.why}")
         lines.extend(f"note       {n}" for n in self.notes)
-        until = r.until.isoformat() if r.until else "never"
-        lines.append(f"result     {r.state}  (reason {r.reason}"
-                     + (f", rule {r.rule_name or r.rule_id}" if r.reason == "rule" else "")
-                     + f"; until {until})")
+        why = {"rule": f"rule {r.rule_name or r.rule_id}", "force_closed": "ForceClosed",
+               "default": "DefaultState", "fallback": "policy fallback"}[r.reason]
+        until = r.until.astimezone(zone).isoformat() if r.until else "never"
+        lines.append(f"result     {r.state} ({why}) until {until}")
         return "\n".join(lines)
