@@ -51,22 +51,26 @@ class WireEnum(enum.IntEnum):
     def parse(cls, value: Any) -> "WireEnum":
         if isinstance(value, cls):
             return value
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a {cls.__name__}")
-        if isinstance(value, int):
-            try:
-                return cls(value)
-            except ValueError:
-                pass
-        elif isinstance(value, str):
-            text = value.strip()
-            if text.lstrip("-").isdigit():
-                return cls.parse(int(text))
+        lookup = _ENUM_LOOKUP.get(cls)
+        if lookup is None:  # every accepted spelling of every member, built once
+            lookup = {}
             for member in cls:
-                if member.wire_name.lower() == text.lower():
-                    return member
+                lookup[member.wire_name.lower()] = member
+                lookup[str(member.value)] = member
+            _ENUM_LOOKUP[cls] = lookup
+        if isinstance(value, str):
+            member = lookup.get(value.strip().lower())
+            if member is not None:
+                return member
+        elif isinstance(value, int) and not isinstance(value, bool):
+            member = lookup.get(str(value))
+            if member is not None:
+                return member
         names = ", ".join(m.wire_name for m in cls)
         raise ValueError(f"{value!r} is not a {cls.__name__} (expected one of {names}, or 0..{len(cls) - 1})")
+
+
+_ENUM_LOOKUP: dict[type, dict[str, Any]] = {}
 
 
 class SimpleSchedulingRuleTypes(WireEnum):
@@ -127,9 +131,18 @@ Color = _enum_type(TagColors)
 
 # --------------------------------------------------------------------- base model
 
+_WIRE_KEYS: dict[str, str] = {}
+
+
 def _wire_key(name: str) -> str:
-    """Normalise a field name for case-insensitive matching."""
-    return name.replace("_", "").lower()
+    """Normalise a field name for case-insensitive matching (memoised: the
+    same few hundred spellings recur in every record)."""
+    key = _WIRE_KEYS.get(name)
+    if key is None:
+        key = name.replace("_", "").lower()
+        if len(_WIRE_KEYS) < 10_000:
+            _WIRE_KEYS[name] = key
+    return key
 
 
 def _camel(field_name: str) -> str:
@@ -157,7 +170,7 @@ class WireModel(BaseModel):
         matched: dict[str, Any] = {}
         unknown: list[str] = []
         for key, value in data.items():
-            name = by_key.get(_wire_key(str(key)))
+            name = by_key.get(key) or by_key.get(_wire_key(str(key)))
             if name is None:
                 unknown.append(str(key))
             else:
@@ -180,14 +193,15 @@ class WireModel(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-_FIELD_KEYS: dict[type, dict[str, str]] = {}
+_FIELD_KEYS: dict[int, dict[str, str]] = {}  # by id(cls): hashing a model class is slow
 
 
 def _field_keys(cls: type[BaseModel]) -> dict[str, str]:
-    keys = _FIELD_KEYS.get(cls)
+    keys = _FIELD_KEYS.get(id(cls))
     if keys is None:
         keys = {_wire_key(name): name for name in cls.model_fields}
-        _FIELD_KEYS[cls] = keys
+        keys.update({_camel(name): name for name in cls.model_fields})  # the common spelling, no folding
+        _FIELD_KEYS[id(cls)] = keys
     return keys
 
 

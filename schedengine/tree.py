@@ -9,12 +9,11 @@ using the old tree safely.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from .errors import RecordError, TreeError, UnknownCustomerError
+from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError
 from .policy import Policy, order_rules
 from .records import (
     AppSettings,
@@ -43,6 +42,16 @@ def customer_label(position: int | None, customer_id: str) -> str:
 def normalise_state(name: str | None) -> str:
     """State names compare trimmed and case-insensitively (SPEC §4)."""
     return (name or "").strip().casefold()
+
+
+_PATH_MARK = "\x00rule\x00"  # stands for a rule's path in shared warnings
+# Fields that do not change when a Time rule's windows are open.
+_NOT_WINDOWS = {"id", "name", "priority", "state", "source", "condition", "flow_id", "flow_params",
+                "customer_state", "simple_rule_type"}
+
+
+def _windows_key(rule: SchedulingRule, zone: ZoneInfo) -> tuple[str, str]:
+    return (zone.key, rule.model_dump_json(exclude=_NOT_WINDOWS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +139,8 @@ class CustomerTree:
         self._zone_name: dict[str, str] = {}
         self._schedules: dict[str, OwnerSchedule] = {}
         self._windows: dict[tuple[str, str], RuleWindows] = {}
+        self._by_fingerprint: dict[str, OwnerSchedule] = {}
+        self._rule_warnings: dict[tuple[str, str], list[ScheduleWarning]] = {}
 
     # ----------------------------------------------------------------- basics
 
@@ -264,6 +275,13 @@ class CustomerTree:
         label = self.label(owner_id)
         zone_name = self.zone_name(owner_id)
         zone = resolve_zone(zone_name, path=f"{label}.schedule.timeZoneId")
+        # Identical schedules (a template used by thousands of customers) are
+        # prepared once and shared.
+        body = zone.key + "|" + (schedule.model_dump_json(exclude={"inherit", "time_zone_id"})
+                                 if schedule else "")
+        shared = self._by_fingerprint.get(body)
+        if shared is not None:
+            return replace(shared, owner_id=owner_id)
         rules: list[SchedulingRule] = list(schedule.rules or ()) if schedule else []
         prepared: list[PreparedRule] = []
         for index in order_rules([r.priority for r in rules], self.policy):
@@ -279,23 +297,20 @@ class CustomerTree:
         default_state = (schedule.default_state or None) if schedule else None
         if default_state is not None and not default_state.strip():
             default_state = None
-        body = json.dumps([zone.key, force_closed, default_state,
-                           [[p.rule.model_dump(mode="json", exclude_none=True)] for p in prepared]],
-                          sort_keys=True)
-        return OwnerSchedule(
+        result = OwnerSchedule(
             owner_id=owner_id, zone=zone, zone_name=zone.key, force_closed=force_closed,
             default_state=default_state, rules=tuple(prepared), live_rules=tuple(live),
             reads_parent=any(p.kind is CUSTOMER_STATE for p in live),
             fingerprint=body,
         )
+        self._by_fingerprint[body] = result
+        return result
 
     def _prepare_rule(self, index: int, rule: SchedulingRule, zone: ZoneInfo, path: str) -> PreparedRule:
         kind = rule_kind(rule)
         windows = None
         if kind is TIME:
-            key = (zone.key, rule.model_dump_json(exclude={"id", "name", "priority", "state", "source",
-                                                            "condition", "flow_id", "flow_params",
-                                                            "customer_state", "simple_rule_type"}))
+            key = _windows_key(rule, zone)
             windows = self._windows.get(key)
             if windows is None:
                 windows = rule_windows(rule, zone, path=path)
@@ -329,7 +344,7 @@ class CustomerTree:
             for p in owner.rules:
                 path = f"{label}.schedule.rules[{p.index}]" + (f' (id "{p.rule.id}")' if p.rule.id else "")
                 if p.kind is TIME:
-                    warnings.extend((w.path or path, str(w)) for w in check_rule(p.rule, owner.zone, path=path))
+                    warnings.extend(self._time_rule_warnings(p.rule, owner.zone, path))
                 if p.condition and self.policy.condition_evaluator is None:
                     warnings.append((f"{path}.condition", f"condition {p.condition!r} never matches: "
                                      "no condition evaluator is configured"))
@@ -338,6 +353,16 @@ class CustomerTree:
                 if p not in owner.live_rules:
                     warnings.append((path, "never evaluated: an earlier Always rule always matches"))
         return warnings
+
+    def _time_rule_warnings(self, rule: SchedulingRule, zone: ZoneInfo, path: str) -> list[tuple[str, str]]:
+        """check_rule's warnings, computed once per distinct rule and zone."""
+        key = _windows_key(rule, zone)
+        found = self._rule_warnings.get(key)
+        if found is None:
+            found = check_rule(rule, zone, path=_PATH_MARK)
+            self._rule_warnings[key] = found
+        return [((w.path or _PATH_MARK).replace(_PATH_MARK, path), str(w).replace(_PATH_MARK, path))
+                for w in found]
 
     # --------------------------------------------------- settings, breadcrumbs
 
