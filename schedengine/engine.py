@@ -21,7 +21,7 @@ from .compiled import CompiledEvaluator, CompiledStore
 from .reference import HORIZON, ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .tree import CustomerTree
-from .wire import Format, dump_customers, load_customers, parse_customers, write_customers_atomic
+from .wire import Format, customer_list, dump_customers, parse_customers, read_document, write_customers_atomic
 
 __all__ = ["Engine", "Instant"]
 
@@ -81,9 +81,17 @@ class Engine:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], policy: Policy | None = None,
                   mode: Mode = "compiled", *, validate: bool = True) -> "Engine":
-        """Load `.json`, `.jsonl` or `.jsv` (the format is also sniffed from the content)."""
-        customers, fmt = load_customers(path)
-        tree = CustomerTree(customers, policy)
+        """Load `.json`, `.jsonl` or `.jsv` (the format is also sniffed from the content).
+
+        With validate=False records are checked only when first used: the
+        tree's shape (ids, parents, cycles) is still checked at once, but a
+        bad rule surfaces at the first query that reads it. A one-shot query
+        on a large file then costs little more than reading it."""
+        document, fmt = read_document(path)
+        records = customer_list(document)
+        if validate or not all(isinstance(r, dict) for r in records):
+            records = parse_customers(records)
+        tree = CustomerTree(records, policy)
         if validate:
             tree.check()
         return cls(tree, mode=mode, source_format=fmt)

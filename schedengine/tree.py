@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError
 from .policy import Policy, order_rules
 from .records import (
+    parse_model,
     AppSettings,
     BillingSettings,
     Customer,
@@ -105,29 +106,54 @@ class OwnerSchedule:
         return live[: last + 1]
 
 
+def _raw_field(record: dict[str, Any], key: str) -> Any:
+    """A wire dict's field by normalised name (any case), as records.py matches it."""
+    for name, value in record.items():
+        if isinstance(name, str) and name.replace("_", "").lower() == key:
+            return value
+    return None
+
+
+def _raw_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 class CustomerTree:
     """Customers by id with their parent links, validated on construction.
 
     Raises TreeError for a duplicate id, a parent that does not exist, or a
-    cycle, naming the chain.
+    cycle, naming the chain. Customers may be given as models or as wire
+    dicts; a dict is validated into a model the first time it is needed, so
+    a one-shot query on a large file parses only the customers it reads
+    (`check()` parses them all).
     """
 
-    def __init__(self, customers: Iterable[Customer], policy: Policy | None = None,
+    def __init__(self, customers: Iterable[Customer | dict[str, Any]], policy: Policy | None = None,
                  positions: Sequence[int] | None = None):
         self.policy = policy or Policy()
-        self._customers: dict[str, Customer] = {}
+        self._customers: dict[str, Customer | dict[str, Any]] = {}
+        self._parent: dict[str, str | None] = {}
         self._position: dict[str, int] = {}
         for i, customer in enumerate(customers):
             pos = positions[i] if positions is not None else i
-            if customer.id in self._customers:
-                first = self._position[customer.id]
-                raise TreeError(f'{customer_label(pos, customer.id)}: duplicate id, already used by '
-                                f'customers[{first}]', chain=(customer.id,))
-            self._customers[customer.id] = customer
-            self._position[customer.id] = pos
+            if isinstance(customer, dict):
+                cid = _raw_id(_raw_field(customer, "id"))
+                if cid is None:  # let the model say what is wrong
+                    parse_model(Customer, customer, f"customers[{pos}]")
+                parent = _raw_id(_raw_field(customer, "parentcustomerid"))
+            else:
+                cid, parent = customer.id, customer.parent_customer_id or None
+            if cid in self._customers:
+                first = self._position[cid]
+                raise TreeError(f'{customer_label(pos, cid)}: duplicate id, already used by '
+                                f'customers[{first}]', chain=(cid,))
+            self._customers[cid] = customer
+            self._parent[cid] = parent
+            self._position[cid] = pos
         self._children: dict[str, list[str]] = {}
-        for cid, customer in self._customers.items():
-            parent = customer.parent_customer_id or None
+        for cid, parent in self._parent.items():
             if parent is None:
                 continue
             if parent not in self._customers:
@@ -151,24 +177,30 @@ class CustomerTree:
         return customer_id in self._customers
 
     def __iter__(self) -> Iterator[Customer]:
-        return iter(self._customers.values())
+        return (self.customer(cid) for cid in self._customers)
 
     def ids(self) -> list[str]:
         return list(self._customers)
 
     def customer(self, customer_id: str) -> Customer:
         try:
-            return self._customers[customer_id]
+            record = self._customers[customer_id]
         except (KeyError, TypeError):
             raise UnknownCustomerError(
                 f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} customers; '
                 f'did you load the right file?)') from None
+        if isinstance(record, dict):
+            record = parse_model(Customer, record, self.label(customer_id))
+            self._customers[customer_id] = record
+        return record
 
     def position(self, customer_id: str) -> int | None:
         return self._position.get(customer_id)
 
     def parent_id(self, customer_id: str) -> str | None:
-        return self.customer(customer_id).parent_customer_id or None
+        if customer_id not in self._parent:
+            self.customer(customer_id)  # raises UnknownCustomerError
+        return self._parent[customer_id]
 
     def children(self, customer_id: str) -> list[str]:
         return list(self._children.get(customer_id, ()))
@@ -179,7 +211,7 @@ class CustomerTree:
         parent = self.parent_id(customer_id)
         while parent is not None:
             chain.append(parent)
-            parent = self._customers[parent].parent_customer_id or None
+            parent = self._parent[parent]
         return chain
 
     def descendants(self, customer_id: str) -> list[str]:
@@ -208,24 +240,24 @@ class CustomerTree:
                                     + " -> ".join(cycle), chain=tuple(cycle))
                 path.append(cid)
                 on_path.add(cid)
-                cid = self._customers[cid].parent_customer_id or None
+                cid = self._parent[cid]
             done.update(path)
 
     # --------------------------------------------------- owners and time zones
 
     def inherits(self, customer_id: str) -> bool:
         """True when the customer's state is its parent's (no schedule, or Inherit)."""
-        customer = self._customers[customer_id]
-        if not customer.parent_customer_id:
+        if self._parent[customer_id] is None:
             return False
-        return customer.schedule is None or bool(customer.schedule.inherit)
+        schedule = self.customer(customer_id).schedule
+        return schedule is None or bool(schedule.inherit)
 
     def owner_chain(self, customer_id: str) -> list[str]:
         """[customer, parent, ..., owner]: the inheritance walk to the schedule owner."""
         self.customer(customer_id)
         chain = [customer_id]
         while self.inherits(chain[-1]):
-            chain.append(self._customers[chain[-1]].parent_customer_id)  # type: ignore[arg-type]
+            chain.append(self._parent[chain[-1]])  # type: ignore[arg-type]
         return chain
 
     def owner_id(self, customer_id: str) -> str:
@@ -250,11 +282,11 @@ class CustomerTree:
                     name = cached
                     break
                 walked.append(cid)
-                schedule = self._customers[cid].schedule
+                schedule = self.customer(cid).schedule
                 if schedule is not None and schedule.time_zone_id and schedule.time_zone_id.strip():
                     name = schedule.time_zone_id.strip()
                     break
-                cid = self._customers[cid].parent_customer_id or None
+                cid = self._parent[cid]
             for w in walked:
                 self._zone_name[w] = name
         return name
@@ -329,7 +361,8 @@ class CustomerTree:
         """Prepare every owner's schedule (raising the first error) and return
         warnings as (path, message)."""
         warnings: list[tuple[str, str]] = []
-        for cid, customer in self._customers.items():
+        for cid in self._customers:
+            customer = self.customer(cid)
             label = self.label(cid)
             schedule = customer.schedule
             if schedule is not None and schedule.inherit and not customer.parent_customer_id:
@@ -370,10 +403,10 @@ class CustomerTree:
         cid: str | None = customer_id
         last = self.customer(customer_id)
         while cid is not None:
-            last = self._customers[cid]
+            last = self.customer(cid)
             if getattr(last, flag):
                 return last
-            cid = last.parent_customer_id or None
+            cid = self._parent[cid]
         return last  # the root
 
     def effective_billing_settings(self, customer_id: str) -> BillingSettings | None:
@@ -385,9 +418,9 @@ class CustomerTree:
     def breadcrumb(self, customer_id: str) -> list[CustomerBreadcrumb]:
         """Root first, the customer itself last."""
         ids = [customer_id] + self.ancestors(customer_id)
-        return [CustomerBreadcrumb(id=cid, name=self._customers[cid].name) for cid in reversed(ids)]
+        return [CustomerBreadcrumb(id=cid, name=self.customer(cid).name) for cid in reversed(ids)]
 
     def records(self) -> list[Customer]:
-        """The customers in input order."""
-        return list(self._customers.values())
+        """The customers in input order (every one validated)."""
+        return [self.customer(cid) for cid in self._customers]
 

@@ -21,7 +21,7 @@ from . import jsv
 from .errors import RecordError, WireFormatError
 from .records import Customer, WireModel, parse_model
 
-__all__ = ["Format", "detect_format", "decode", "encode", "parse_customers", "load_customers",
+__all__ = ["Format", "detect_format", "decode", "encode", "customer_list", "parse_customers", "load_customers",
            "dump_customers", "write_customers_atomic", "read_document"]
 
 Format = Literal["json", "jsonl", "jsv"]
@@ -91,7 +91,8 @@ def encode(value: Any, fmt: Format) -> str:
     raise ValueError(f"unknown format {fmt!r} (expected json, jsonl or jsv)")
 
 
-def _customer_list(document: Any) -> list[Any]:
+def customer_list(document: Any) -> list[Any]:
+    """The list of customer records inside a decoded document (see the module docstring)."""
     if isinstance(document, list):
         return document
     if isinstance(document, dict):
@@ -111,7 +112,7 @@ def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "ra
     on_invalid="skip" bad records are left out and their errors appended to
     `problems`."""
     customers = []
-    for i, item in enumerate(_customer_list(document)):
+    for i, item in enumerate(customer_list(document)):
         where = f"customers[{i}]"
         if isinstance(item, dict):
             ident = next((v for k, v in item.items() if str(k).lower() == "id"), None)

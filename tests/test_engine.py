@@ -342,3 +342,24 @@ def test_record_order_does_not_matter(records, at, seed):
     a, b = Engine.from_records(records), Engine.from_records(shuffled)
     for record in records:
         assert a.state_at(record["id"], at) == b.state_at(record["id"], at)
+
+
+def test_lazy_load_parses_only_what_a_query_reads(tmp_path):
+    """A one-shot query on a large file validates only the records it reads;
+    `validate` (the default) checks them all."""
+    import json
+
+    records = [{"id": "root", "schedule": {"timeZoneId": "UTC", "rules": [{"simpleRuleType": "Always", "state": "Open"}]}}]
+    records += [{"id": f"c{i}", "parentCustomerId": "root", "schedule": {"inherit": True}} for i in range(500)]
+    records.append({"id": "broken", "parentCustomerId": "root",
+                    "schedule": {"rules": [{"startTime": "25:00", "frequency": "Daily"}]}})
+    path = tmp_path / "tree.json"
+    path.write_text(json.dumps(records))
+    engine = Engine.from_file(path, validate=False)
+    assert engine.state_at("c7", 0).state == "Open"
+    parsed = [cid for cid, record in engine.tree._customers.items() if not isinstance(record, dict)]
+    assert sorted(parsed) == ["c7", "root"]
+    with pytest.raises(ValueError, match=r'customers\[501\] \(id "broken"\)\.schedule\.rules\[0\]'):
+        engine.state_at("broken", 0)
+    with pytest.raises(ValueError, match="25:00"):
+        Engine.from_file(path)
