@@ -246,12 +246,20 @@ class CompiledEvaluator:
         return chunk.keys[i], chunk.protos[i]
 
     def next_change(self, customer_id: str, at: datetime) -> Change | None:
-        compiled = self._entry(customer_id)[1]
+        owner, compiled = self._entry(customer_id)[:2]
         ts = at.timestamp()
         _, proto = self._locate(compiled, ts)
+        current = normalise_state(proto[0])
+        checked_chunk = None
         for t, _, later in self._pieces_after(compiled, ts):
             if later[0] != proto[0]:
                 return Change(_instant(t), later[0])
+            # Now and then, ask whether any other state is still possible at all.
+            chunk = int(t // CHUNK_SECONDS) // 64
+            if chunk != checked_chunk:
+                checked_chunk = chunk
+                if self.tree.possible_states(owner, _instant(t)) <= {current}:
+                    return None
         return None
 
     def timeline(self, customer_id: str, start: datetime, end: datetime) -> list[Segment]:
@@ -287,7 +295,7 @@ class CompiledEvaluator:
         relevant = compiled.chain[0].live_rules if not compiled.chain[0].force_closed else ()
         for i, schedule in enumerate(compiled.chain):
             for p in relevant:
-                if p.kind is not TIME:
+                if p.kind is not TIME or not self.tree.can_match(p):
                     continue
                 # Start a day early: a fall-back can replay recent wall times.
                 wall = datetime.fromtimestamp(ts, schedule.zone).replace(tzinfo=None) - timedelta(days=1)

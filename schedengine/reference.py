@@ -136,7 +136,8 @@ class ReferenceEvaluator:
             relevant = relevant[: relevant.index(outcomes[0].rule) + 1]
         for i, oid in enumerate(chain):
             schedule = self.tree.schedule(oid)
-            best = _earliest(best, self._next_edge(schedule, [p for p in relevant if p.kind is TIME], at, best))
+            time_rules = [p for p in relevant if p.kind is TIME and self.tree.can_match(p)]
+            best = _earliest(best, self._next_edge(schedule, time_rules, at, best))
             # A parent matters only through the states the CustomerState rules want.
             wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
             if not wanted or i + 1 == len(chain):
@@ -190,11 +191,15 @@ class ReferenceEvaluator:
         return self._result(customer_id, owner, outcome, at, until)
 
     def next_change(self, customer_id: str, at: datetime) -> Change | None:
-        chain = self._state_chain(self.tree.owner_id(customer_id))
+        owner = self.tree.owner_id(customer_id)
+        chain = self._state_chain(owner)
         state = self._outcomes(chain, at)[0].state
-        for instant, later in self._step(chain, at):
+        for steps, (instant, later) in enumerate(self._step(chain, at)):
             if later.state != state:
                 return Change(instant, later.state)
+            # Now and then, ask whether any other state is still possible at all.
+            if steps % 256 == 0 and self.tree.possible_states(owner, instant) <= {normalise_state(state)}:
+                return None
         return None
 
     def timeline(self, customer_id: str, start: datetime, end: datetime) -> list[Segment]:

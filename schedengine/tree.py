@@ -10,6 +10,7 @@ using the old tree safely.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
@@ -356,6 +357,46 @@ class CustomerTree:
             customer_state=normalise_state(rule.customer_state) if kind is CUSTOMER_STATE else None,
             condition=(rule.condition or "").strip() or None,
         )
+
+    def can_match(self, rule: PreparedRule) -> bool:
+        """False for a conditional rule when no condition evaluator is set."""
+        return not rule.condition or self.policy.condition_evaluator is not None
+
+    def possible_states(self, owner_id: str, at: datetime) -> frozenset[str]:
+        """Normalised names of every state the owner could be in at some
+        instant after `at` (an over-approximation: used only to prove that a
+        state can never change). Time rules whose last window has ended are
+        left out, and so are CustomerState rules whose wanted state the
+        parent can no longer reach."""
+        chain = [owner_id]
+        while self.schedule(chain[-1]).reads_parent and self._parent[chain[-1]] is not None:
+            chain.append(self.owner_id(self._parent[chain[-1]]))  # type: ignore[arg-type]
+        parent_states: frozenset[str] = frozenset()
+        for oid in reversed(chain):
+            schedule = self.schedule(oid)
+            states: set[str] = set()
+            if schedule.force_closed:
+                states.add(normalise_state(self.policy.force_closed_state))
+            else:
+                wall = at.astimezone(schedule.zone).replace(tzinfo=None) - timedelta(days=1)
+                tail = True
+                for p in schedule.live_rules:
+                    if not self.can_match(p):
+                        continue
+                    if p.kind is TIME:
+                        start, end = p.windows.span()  # type: ignore[union-attr]
+                        if start is None or (end is not None and end <= wall):
+                            continue  # no window now or later
+                    elif p.kind is CUSTOMER_STATE and p.customer_state not in parent_states:
+                        continue
+                    states.add(normalise_state(p.state))
+                    if p.kind is ALWAYS and not p.condition:
+                        tail = False
+                        break
+                if tail:
+                    states.add(normalise_state(schedule.default_state or self.policy.fallback_state))
+            parent_states = frozenset(states)
+        return parent_states
 
     def check(self) -> list[tuple[str, str]]:
         """Prepare every owner's schedule (raising the first error) and return
