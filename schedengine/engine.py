@@ -21,7 +21,8 @@ from .compiled import CompiledEvaluator, CompiledStore
 from .reference import HORIZON, ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .tree import CustomerTree
-from .wire import Format, customer_list, dump_customers, parse_customers, read_document, write_customers_atomic
+from .wire import (Format, dump_customers, parse_customers, read_document, read_records_lazily,
+                   write_customers_atomic)
 
 __all__ = ["Engine", "Instant"]
 
@@ -87,10 +88,11 @@ class Engine:
         tree's shape (ids, parents, cycles) is still checked at once, but a
         bad rule surfaces at the first query that reads it. A one-shot query
         on a large file then costs little more than reading it."""
-        document, fmt = read_document(path)
-        records = customer_list(document)
-        if validate or not all(isinstance(r, dict) for r in records):
-            records = parse_customers(records)
+        if validate:
+            document, fmt = read_document(path)
+            records: list[Any] = parse_customers(document)
+        else:
+            records, fmt = read_records_lazily(path)
         tree = CustomerTree(records, policy)
         if validate:
             tree.check()

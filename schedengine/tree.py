@@ -9,12 +9,13 @@ using the old tree safely.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError
+from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError, WireFormatError
 from .policy import Policy, order_rules
 from .records import (
     parse_model,
@@ -115,6 +116,18 @@ def _raw_field(record: dict[str, Any], key: str) -> Any:
     return None
 
 
+def _decode_line(line: str, position: int) -> dict[str, Any]:
+    """One JSON Lines record, kept as text until needed."""
+    try:
+        raw = json.loads(line)
+    except ValueError as exc:
+        raise WireFormatError(f"customers[{position}]: not valid JSON: {exc}", path=f"customers[{position}]") from exc
+    if not isinstance(raw, dict):
+        raise RecordError(f"customers[{position}]: expected a customer object, found {type(raw).__name__}",
+                          path=f"customers[{position}]")
+    return raw
+
+
 def _raw_id(value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -125,25 +138,27 @@ class CustomerTree:
     """Customers by id with their parent links, validated on construction.
 
     Raises TreeError for a duplicate id, a parent that does not exist, or a
-    cycle, naming the chain. Customers may be given as models or as wire
-    dicts; a dict is validated into a model the first time it is needed, so
-    a one-shot query on a large file parses only the customers it reads
-    (`check()` parses them all).
+    cycle, naming the chain. Customers may be given as models, as wire
+    dicts, or as JSON texts (lines of a JSON Lines file); the last two are
+    validated into models the first time they are needed, so a one-shot
+    query on a large file parses only the customers it reads (`check()`
+    parses them all).
     """
 
-    def __init__(self, customers: Iterable[Customer | dict[str, Any]], policy: Policy | None = None,
+    def __init__(self, customers: Iterable[Customer | dict[str, Any] | str], policy: Policy | None = None,
                  positions: Sequence[int] | None = None):
         self.policy = policy or Policy()
-        self._customers: dict[str, Customer | dict[str, Any]] = {}
+        self._customers: dict[str, Customer | dict[str, Any] | str] = {}
         self._parent: dict[str, str | None] = {}
         self._position: dict[str, int] = {}
         for i, customer in enumerate(customers):
             pos = positions[i] if positions is not None else i
-            if isinstance(customer, dict):
-                cid = _raw_id(_raw_field(customer, "id"))
+            if isinstance(customer, (dict, str)):
+                raw = _decode_line(customer, pos) if isinstance(customer, str) else customer
+                cid = _raw_id(_raw_field(raw, "id"))
                 if cid is None:  # let the model say what is wrong
-                    parse_model(Customer, customer, f"customers[{pos}]")
-                parent = _raw_id(_raw_field(customer, "parentcustomerid"))
+                    parse_model(Customer, raw, f"customers[{pos}]")
+                parent = _raw_id(_raw_field(raw, "parentcustomerid"))
             else:
                 cid, parent = customer.id, customer.parent_customer_id or None
             if cid in self._customers:
@@ -190,8 +205,9 @@ class CustomerTree:
             raise UnknownCustomerError(
                 f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} customers; '
                 f'did you load the right file?)') from None
-        if isinstance(record, dict):
-            record = parse_model(Customer, record, self.label(customer_id))
+        if not isinstance(record, Customer):
+            raw = _decode_line(record, self._position[customer_id]) if isinstance(record, str) else record
+            record = parse_model(Customer, raw, self.label(customer_id))
             self._customers[customer_id] = record
         return record
 
