@@ -159,8 +159,11 @@ class CustomerTree:
                 if cid is None:  # let the model say what is wrong
                     parse_model(Customer, raw, f"customers[{pos}]")
                 parent = _raw_id(_raw_field(raw, "parentcustomerid"))
-            else:
+            elif isinstance(customer, Customer):
                 cid, parent = customer.id, customer.parent_customer_id or None
+            else:
+                raise RecordError(f"customers[{pos}]: expected a customer object, found "
+                                  f"{type(customer).__name__}", path=f"customers[{pos}]")
             if cid in self._customers:
                 first = self._position[cid]
                 raise TreeError(f'{customer_label(pos, cid)}: duplicate id, already used by '
