@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import importlib.util
 import io
 import json
 import os
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from conftest import load_generator
 from tzlocal.windows_tz import win_tz
 
 from schedengine.records import Customer, parse_model, unknown_fields
@@ -23,14 +24,6 @@ from schedengine.records import Customer, parse_model, unknown_fields
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # date.weekday()
 MON_FRI = set(WEEKDAYS[:5])
-
-
-def load_generator() -> Any:
-    spec = importlib.util.spec_from_file_location("fixtures_generate", FIXTURES / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ threads, and the `schedengine patch` verb."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+
+from conftest import load_generator
 
 from schedengine import Engine, PatchCustomer, PatchError, UnknownCustomerError
 from schedengine.cli import main
@@ -366,14 +367,6 @@ def test_alternating_two_schedules_compiles_each_form_once():
                 engine.state_at(c, t)
         counts.append(store.chunks_compiled)
     assert counts[1] == counts[-1]  # after one A -> B -> A round, nothing is compiled again
-
-
-def load_generator() -> Any:
-    spec = importlib.util.spec_from_file_location("fixtures_generate", FIXTURES / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_patch_recompiles_only_what_it_affects():
