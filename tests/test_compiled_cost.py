@@ -1,0 +1,70 @@
+"""Compile cost of the fast path, counted (never timed): the work of a
+first query does not grow with the age of StartDate, and identical
+schedules share one compiled form."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from schedengine import Engine
+from schedengine.recurrence import WORK
+
+UTC = timezone.utc
+WEEKDAYS = [{"dayOfWeek": d} for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")]
+
+
+def business_schedule(start_year: int) -> dict:
+    """Eight rules: holidays, lunch, weekday and Saturday hours, all starting in `start_year`."""
+    def rule(**fields):
+        return {"simpleRuleType": "Time", "startDate": f"{start_year}-01-02", **fields}
+    return {"timeZoneId": "America/New_York", "defaultState": "After Hours", "rules": [
+        rule(state="Holiday", priority=100, frequency="Yearly", isAllDay=True, byMonth=[1], byMonthDay=[1]),
+        rule(state="Holiday", priority=100, frequency="Yearly", isAllDay=True, byMonth=[7], byMonthDay=[4]),
+        rule(state="Holiday", priority=100, frequency="Yearly", isAllDay=True, byMonth=[11],
+             byDay=[{"dayOfWeek": "Thursday", "offset": 4}]),
+        rule(state="Holiday", priority=100, frequency="Yearly", isAllDay=True, byMonth=[12], byMonthDay=[25]),
+        rule(state="Lunch", priority=50, frequency="Weekly", byDay=WEEKDAYS, startTime="12:00", endTime="13:00"),
+        rule(state="Business Hours", priority=10, frequency="Weekly", byDay=WEEKDAYS, startTime="09:00",
+             endTime="17:00"),
+        rule(state="Business Hours", priority=10, frequency="Weekly", interval=2,
+             byDay=[{"dayOfWeek": "Saturday"}], startTime="10:00", endTime="14:00"),
+        rule(state="Night Desk", priority=20, frequency="Daily", startTime="22:00", endTime="06:00"),
+    ]}
+
+
+def first_query_work(start_year: int) -> int:
+    engine = Engine.from_records([{"id": "c", "schedule": business_schedule(start_year)}])
+    engine.tree.schedule("c")  # preparing rules (and their first occurrence) is load work
+    for p in engine.tree.schedule("c").rules:
+        p.windows.span()
+    WORK.items = 0
+    engine.state_at("c", datetime(2027, 3, 10, 15, 0, tzinfo=UTC))
+    return WORK.items
+
+
+def test_first_query_work_does_not_grow_with_start_date_age():
+    recent, old = first_query_work(2026), first_query_work(1995)
+    assert recent > 0
+    assert old <= recent * 1.2  # replaying from 1995 would pull thousands more occurrences
+
+
+def test_identical_schedules_share_one_compiled_form():
+    records = [{"id": f"c{i}", "schedule": business_schedule(2020)} for i in range(200)]
+    engine = Engine.from_records(records)
+    at = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
+    engine.state_at("c0", at)
+    store = engine._store
+    compiled_after_first = store.chunks_compiled
+    for i in range(1, 200):
+        engine.state_at(f"c{i}", at)
+    assert store.chunks_compiled == compiled_after_first
+    assert len(store.forms) == 1
+
+
+def test_chunk_cache_is_bounded():
+    engine = Engine.from_records([{"id": "c", "schedule": business_schedule(2020)}])
+    engine._store.max_chunks = 10
+    for year in range(1990, 2060):
+        engine.state_at("c", datetime(year, 6, 1, tzinfo=UTC))
+    assert sum(len(form.chunks) for form in engine._store.forms.values()) <= 10
+    assert engine.state_at("c", datetime(2027, 6, 1, 14, tzinfo=UTC)).state == "Business Hours"  # recompiled
