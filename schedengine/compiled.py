@@ -39,7 +39,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NAIVE_EPOCH = datetime(1970, 1, 1)
 CHUNK_BITS = 21
 CHUNK_SECONDS = 1 << CHUNK_BITS  # 2,097,152 s = 24.27 days
-MAX_CHUNKS = 200_000  # compiled chunks kept at once (FIFO); ~0.5-2 KiB each
+# Compiled chunks kept at once (FIFO). A chunk of a business schedule holds
+# about 50 pieces and some 12 KiB, so the default bounds the cache near 2.4 GB;
+# pass Engine(max_chunks=...) to trade memory for recompiles.
+MAX_CHUNKS = 200_000
 HORIZON_TS = int((MAX_WALL - NAIVE_EPOCH).total_seconds())  # nothing is reported at or after
 DAY = 86400
 ALWAYS = SimpleSchedulingRuleTypes.Always
@@ -81,7 +84,7 @@ class _Chunk:
 class _Compiled:
     """One distinct evaluation: an owner schedule and the ancestors it reads."""
 
-    __slots__ = ("chain", "parents", "chunks", "time_zone", "protos")
+    __slots__ = ("chain", "parents", "chunks", "time_zone", "protos", "keys")
 
     def __init__(self, chain: Sequence[OwnerSchedule], parents: Sequence[bool]):
         self.chain = tuple(chain)  # owner first, then the owners its CustomerState rules read
@@ -89,6 +92,7 @@ class _Compiled:
         self.chunks: dict[int, _Chunk] = {}
         self.time_zone = chain[0].zone_name
         self.protos: dict[tuple, tuple] = {}
+        self.keys: dict[tuple, tuple] = {}
 
 
 class CompiledEvaluator:
@@ -383,7 +387,7 @@ def compile_chunk(compiled: _Compiled, idx: int, force_closed_state: str, fallba
         if keys and keys[-1] == key:
             continue
         out_times.append(t)
-        keys.append(key)
+        keys.append(compiled.keys.setdefault(key, key))  # one tuple per distinct outcome
         protos.append(_proto(compiled, key))
     return _Chunk(out_times, keys, protos)
 

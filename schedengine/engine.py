@@ -17,7 +17,7 @@ from .errors import RecordError
 from .policy import Policy
 from .patching import plan_patch
 from .records import Customer, PatchCustomer
-from .compiled import CompiledEvaluator, CompiledStore
+from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore
 from .reference import HORIZON, ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .tree import CustomerTree
@@ -45,12 +45,13 @@ class Engine:
     mode="compiled" (the default) from the compiled fast path.
     """
 
-    def __init__(self, tree: CustomerTree, *, mode: Mode = "compiled", source_format: Format = "json"):
+    def __init__(self, tree: CustomerTree, *, mode: Mode = "compiled", source_format: Format = "json",
+                 max_chunks: int = MAX_CHUNKS):
         if mode not in ("compiled", "reference"):
             raise ValueError(f"mode {mode!r} is not 'compiled' or 'reference'")
         self.mode = mode
         self.source_format = source_format
-        self._store = CompiledStore()
+        self._store = CompiledStore(max_chunks)
         self._write_lock = threading.Lock()  # patches are read-modify-write
         self._install(tree)
 
