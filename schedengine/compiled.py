@@ -22,6 +22,7 @@ This module never imports `reference`; the test suite proves the two equal.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections import deque
 from datetime import datetime, timedelta, timezone
@@ -71,7 +72,7 @@ class _Chunk:
     def __init__(self, times: list[int], keys: list[tuple], protos: list[tuple]):
         # Floats: queries arrive as float epoch seconds, and bisect over a
         # list of the same type avoids CPython's slow mixed int/float compare.
-        self.times = [float(t) for t in times]  # times[0] == chunk start; strictly increasing
+        self.times = array("d", times)  # times[0] == chunk start; strictly increasing
         self.keys = keys  # outcome identity (state, reason, rule index) per piece
         self.protos = protos  # StateResult fields from `state` to `time_zone` per piece
         # protos + (until,): the middle of a StateResult. The last piece may
