@@ -26,7 +26,7 @@ from array import array
 from bisect import bisect_right
 from collections import deque
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .records import SimpleSchedulingRuleTypes
 from .results import Change, Segment, StateResult
@@ -104,8 +104,12 @@ class CompiledEvaluator:
     and the Engine sends those queries to the reference evaluator.
     """
 
-    def __init__(self, tree: CustomerTree, store: "CompiledStore | None" = None):
+    def __init__(self, tree: CustomerTree, store: "CompiledStore | None" = None,
+                 fallback: Callable[[str, Any], StateResult] | None = None):
         self.tree = tree
+        # What state_at does with what it cannot answer exactly (other forms
+        # of instant, beyond the horizon, conditional schedules).
+        self._fallback = fallback or _unanswerable
         self.policy = tree.policy
         self.store = store if store is not None else CompiledStore()
         # customer id -> (owner id, compiled form, (customer id, owner id), compilable)
@@ -145,25 +149,24 @@ class CompiledEvaluator:
 
     # ------------------------------------------------------------ hot path
 
-    def state_at(self, customer_id: str, at: Any) -> StateResult | None:
-        """The hot path. `at` is an aware datetime or epoch seconds (int or
-        float); None means "ask the reference" (any other form of instant,
-        beyond the horizon, or a conditional schedule)."""
+    def state_at(self, customer_id: str, at: Any) -> StateResult:
+        """The hot path for aware datetimes and epoch seconds (int or float);
+        anything else goes to the fallback (the Engine's general path)."""
         entry = self._entries.get(customer_id) or self._entry(customer_id)
         kind = type(at)
         if kind is datetime:
             zone = at.tzinfo
             if zone is None:
-                return None
+                return self._fallback(customer_id, at)
             ts = at.timestamp()
             if zone is not UTC:
                 at = at.astimezone(UTC)
         elif kind is float or kind is int:
             ts = at
         else:
-            return None
+            return self._fallback(customer_id, at)
         if not entry[3] or not MIN_TS <= ts < HORIZON_TS:
-            return None
+            return self._fallback(customer_id, at)
         idx = int(ts // CHUNK_SECONDS)
         chunk = entry[1].chunks.get(idx) or self._chunk(entry[1], idx)
         i = bisect_right(chunk.times, ts) - 1
@@ -337,6 +340,11 @@ class CompiledStore:
 
 
 # -------------------------------------------------------------- compiling
+
+def _unanswerable(customer_id: str, at: Any) -> StateResult:
+    raise ValueError(f"the compiled path cannot answer {at!r} for {customer_id!r} exactly; "
+                     "use Engine.state_at, which falls back to the reference evaluator")
+
 
 def _is_numpy_array(value: Any) -> bool:
     return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import partial
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Literal, Mapping
 
@@ -26,7 +27,9 @@ from .wire import (Format, dump_customers, parse_customers, read_document, read_
 
 __all__ = ["Engine", "Instant"]
 
-MIN_EPOCH = (datetime(1800, 1, 1, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
+# The compiled path serves instants in [MIN_INSTANT, HORIZON); the reference the rest.
+MIN_INSTANT = datetime(1800, 1, 1, tzinfo=timezone.utc)
+MIN_EPOCH = (MIN_INSTANT - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
 HORIZON_EPOCH = (HORIZON - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
 
 
@@ -59,8 +62,13 @@ class Engine:
         """Swap in a tree and its evaluators in one assignment, so a reader on
         another thread sees either the old tree or the new one, never a mix."""
         reference = ReferenceEvaluator(tree)
-        compiled = CompiledEvaluator(tree, self._store) if self.mode == "compiled" else None
+        compiled = None
+        if self.mode == "compiled":
+            compiled = CompiledEvaluator(tree, self._store, fallback=partial(self._state_at, tree, reference))
         self._state = (tree, reference, compiled)
+        # The hot path: state_at goes straight to the compiled evaluator, whose
+        # fallback is bound to the same tree (so a patch cannot mix two trees).
+        self.state_at = compiled.state_at if compiled else partial(self._state_at, tree, reference)
 
     # ------------------------------------------------------------ building
 
@@ -104,9 +112,10 @@ class Engine:
         return self._state[0]
 
     def _evaluator(self, tree: CustomerTree, reference: ReferenceEvaluator,
-                   compiled: CompiledEvaluator | None, customer_id: str, at: datetime) -> Any:
+                   compiled: CompiledEvaluator | None, customer_id: str, *instants: datetime) -> Any:
         """The compiled evaluator where it can answer exactly, else the reference."""
-        if compiled is not None and at < HORIZON and compiled.supports(customer_id):
+        if (compiled is not None and all(MIN_INSTANT <= at < HORIZON for at in instants)
+                and compiled.supports(customer_id)):
             return compiled
         return reference
 
@@ -133,15 +142,18 @@ class Engine:
         tree = tree or self.tree
         return to_instant(at, lambda: tree.schedule(tree.owner_id(customer_id)).zone)
 
-    def state_at(self, customer_id: str, at: Instant) -> StateResult:
-        state = self._state
-        compiled = state[2]
-        if compiled is not None:  # the hot path: aware datetimes and epoch seconds
-            result = compiled.state_at(customer_id, at)
-            if result is not None:
-                return result
-        at = self.instant(customer_id, at, state[0])
-        return self._evaluator(*state, customer_id, at).state_at(customer_id, at)
+    def state_at(self, customer_id: str, at: Instant) -> StateResult:  # replaced per instance by _install
+        """The state of `customer_id` at `at` (see the module docstring for instants)."""
+        raise AssertionError("Engine._install binds state_at")
+
+    def _state_at(self, tree: CustomerTree, reference: ReferenceEvaluator, customer_id: str,
+                  at: Instant) -> StateResult:
+        """The general path: any form of instant, any schedule."""
+        at = self.instant(customer_id, at, tree)
+        compiled = self._state[2] if self._state[0] is tree else None
+        if compiled is not None and MIN_INSTANT <= at < HORIZON and compiled.supports(customer_id):
+            return compiled.state_at(customer_id, at)
+        return reference.state_at(customer_id, at)
 
     def state_many(self, customer_id: str, instants: Any) -> Any:
         """State names at many instants given as epoch seconds: a list (or
@@ -164,7 +176,7 @@ class Engine:
         state = self._state
         start = self.instant(customer_id, start, state[0])
         end = self.instant(customer_id, end, state[0])
-        return self._evaluator(*state, customer_id, max(start, end)).timeline(customer_id, start, end)
+        return self._evaluator(*state, customer_id, start, end).timeline(customer_id, start, end)
 
     def explain(self, customer_id: str, at: Instant) -> Explanation:
         """The reference evaluator's account (explaining is never hot)."""
