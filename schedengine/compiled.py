@@ -104,12 +104,12 @@ class CompiledEvaluator:
     and the Engine sends those queries to the reference evaluator.
     """
 
-    def __init__(self, tree: CustomerTree, store: "CompiledStore | None" = None,
-                 fallback: Callable[[str, Any], StateResult] | None = None):
+    def __init__(self, tree: CustomerTree, store: "CompiledStore | None" = None):
         self.tree = tree
         # What state_at does with what it cannot answer exactly (other forms
-        # of instant, beyond the horizon, conditional schedules).
-        self._fallback = fallback or _unanswerable
+        # of instant, beyond the horizon, conditional schedules); the Engine
+        # sets its general path here.
+        self.fallback: Callable[[str, Any], StateResult] = _unanswerable
         self.policy = tree.policy
         self.store = store if store is not None else CompiledStore()
         # customer id -> (owner id, compiled form, (customer id, owner id), compilable)
@@ -157,16 +157,16 @@ class CompiledEvaluator:
         if kind is datetime:
             zone = at.tzinfo
             if zone is None:
-                return self._fallback(customer_id, at)
+                return self.fallback(customer_id, at)
             ts = at.timestamp()
             if zone is not UTC:
                 at = at.astimezone(UTC)
         elif kind is float or kind is int:
             ts = at
         else:
-            return self._fallback(customer_id, at)
+            return self.fallback(customer_id, at)
         if not entry[3] or not MIN_TS <= ts < HORIZON_TS:
-            return self._fallback(customer_id, at)
+            return self.fallback(customer_id, at)
         idx = int(ts // CHUNK_SECONDS)
         chunk = entry[1].chunks.get(idx) or self._chunk(entry[1], idx)
         i = bisect_right(chunk.times, ts) - 1

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import partial
 from datetime import date, datetime, timezone
+from functools import partial
 from typing import Any, Iterable, Literal, Mapping
 
-from .errors import RecordError
-from .policy import Policy
-from .patching import plan_patch
-from .records import Customer, PatchCustomer
 from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore
+from .errors import RecordError
+from .patching import plan_patch
+from .policy import Policy
+from .records import Customer, PatchCustomer
 from .reference import HORIZON, ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .tree import CustomerTree
@@ -27,18 +27,17 @@ from .wire import (Format, dump_customers, parse_customers, read_document, read_
 
 __all__ = ["Engine", "Instant"]
 
+UTC = timezone.utc
+Instant = datetime | str | int | float
+Mode = Literal["compiled", "reference"]
 # The compiled path serves instants in [MIN_INSTANT, HORIZON); the reference the rest.
-MIN_INSTANT = datetime(1800, 1, 1, tzinfo=timezone.utc)
-MIN_EPOCH = (MIN_INSTANT - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
-HORIZON_EPOCH = (HORIZON - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()
+MIN_INSTANT = datetime(1800, 1, 1, tzinfo=UTC)
+MIN_EPOCH = (MIN_INSTANT - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+HORIZON_EPOCH = (HORIZON - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 
 
 def _is_array(value: Any) -> bool:
     return type(value).__module__ == "numpy"
-
-UTC = timezone.utc
-Instant = datetime | str | int | float
-Mode = Literal["compiled", "reference"]
 
 
 class Engine:
@@ -64,11 +63,12 @@ class Engine:
         reference = ReferenceEvaluator(tree)
         compiled = None
         if self.mode == "compiled":
-            compiled = CompiledEvaluator(tree, self._store, fallback=partial(self._state_at, tree, reference))
+            compiled = CompiledEvaluator(tree, self._store)
+            compiled.fallback = partial(self._state_at, tree, reference, compiled)
         self._state = (tree, reference, compiled)
         # The hot path: state_at goes straight to the compiled evaluator, whose
         # fallback is bound to the same tree (so a patch cannot mix two trees).
-        self.state_at = compiled.state_at if compiled else partial(self._state_at, tree, reference)
+        self.state_at = compiled.state_at if compiled else partial(self._state_at, tree, reference, None)
 
     # ------------------------------------------------------------ building
 
@@ -146,11 +146,10 @@ class Engine:
         """The state of `customer_id` at `at` (see the module docstring for instants)."""
         raise AssertionError("Engine._install binds state_at")
 
-    def _state_at(self, tree: CustomerTree, reference: ReferenceEvaluator, customer_id: str,
-                  at: Instant) -> StateResult:
+    def _state_at(self, tree: CustomerTree, reference: ReferenceEvaluator, compiled: CompiledEvaluator | None,
+                  customer_id: str, at: Instant) -> StateResult:
         """The general path: any form of instant, any schedule."""
         at = self.instant(customer_id, at, tree)
-        compiled = self._state[2] if self._state[0] is tree else None
         if compiled is not None and MIN_INSTANT <= at < HORIZON and compiled.supports(customer_id):
             return compiled.state_at(customer_id, at)
         return reference.state_at(customer_id, at)
