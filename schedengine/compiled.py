@@ -40,6 +40,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NAIVE_EPOCH = datetime(1970, 1, 1)
 CHUNK_BITS = 21
 CHUNK_SECONDS = 1 << CHUNK_BITS  # 2,097,152 s = 24.27 days
+CHUNK_FLOAT = float(CHUNK_SECONDS)
 # Compiled chunks kept at once (FIFO). A chunk of a business schedule holds
 # about 50 pieces and some 12 KiB, so the default bounds the cache near 2.4 GB;
 # pass Engine(max_chunks=...) to trade memory for recompiles.
@@ -167,8 +168,8 @@ class CompiledEvaluator:
             return self.fallback(customer_id, at)
         if not entry[3] or not MIN_TS <= ts < HORIZON_TS:
             return self.fallback(customer_id, at)
-        idx = int(ts // CHUNK_SECONDS)
-        chunk = entry[1].chunks.get(idx) or self._chunk(entry[1], idx)
+        idx = ts // CHUNK_FLOAT  # a float key finds the int key: equal numbers hash alike
+        chunk = entry[1].chunks.get(idx) or self._chunk(entry[1], int(idx))
         i = bisect_right(chunk.times, ts) - 1
         row = chunk.rows[i] or self._last_row(entry[1], chunk)
         return tuple.__new__(StateResult, entry[2] + row + (at,))
