@@ -122,16 +122,9 @@ class CompiledEvaluator:
         entry = self._entries.get(customer_id)
         if entry is None:
             owner = self.tree.owner_id(customer_id)
-            chain, parents = [], []
-            oid: str | None = owner
-            while oid is not None:
-                schedule = self.tree.schedule(oid)
-                parent = self.tree.parent_id(oid)
-                chain.append(schedule)
-                parents.append(parent is not None)
-                if schedule.force_closed or not schedule.reads_parent or parent is None:
-                    break
-                oid = self.tree.owner_id(parent)
+            owners = self.tree.state_chain(owner)
+            chain = [self.tree.schedule(oid) for oid in owners]
+            parents = [self.tree.parent_id(oid) is not None for oid in owners]
             key = (self.policy.force_closed_state, self.policy.fallback_state,
                    tuple(parents), tuple(s.fingerprint for s in chain))
             compiled = self.store.forms.get(key)

@@ -103,16 +103,6 @@ class ReferenceEvaluator:
 
     # ------------------------------------------------------- the owner chain
 
-    def _state_chain(self, owner_id: str) -> list[str]:
-        """[owner, parent's owner, ...] as far as CustomerState rules read upward."""
-        chain = [owner_id]
-        while True:
-            schedule = self.tree.schedule(chain[-1])
-            parent = self.tree.parent_id(chain[-1])
-            if schedule.force_closed or not schedule.reads_parent or parent is None:
-                return chain
-            chain.append(self.tree.owner_id(parent))
-
     def _outcomes(self, chain: list[str], at: datetime) -> list[Outcome]:
         """Outcomes of every owner in the chain, evaluated top-down (no recursion)."""
         outcomes: list[Outcome] = [None] * len(chain)  # type: ignore[list-item]
@@ -181,7 +171,7 @@ class ReferenceEvaluator:
 
     def state_at(self, customer_id: str, at: datetime) -> StateResult:
         owner = self.tree.owner_id(customer_id)
-        chain = self._state_chain(owner)
+        chain = self.tree.state_chain(owner)
         outcome = self._outcomes(chain, at)[0]
         until = None
         for instant, later in self._step(chain, at):
@@ -192,7 +182,7 @@ class ReferenceEvaluator:
 
     def next_change(self, customer_id: str, at: datetime) -> Change | None:
         owner = self.tree.owner_id(customer_id)
-        chain = self._state_chain(owner)
+        chain = self.tree.state_chain(owner)
         state = self._outcomes(chain, at)[0].state
         for steps, (instant, later) in enumerate(self._step(chain, at)):
             if later.state != state:
@@ -203,7 +193,7 @@ class ReferenceEvaluator:
         return None
 
     def timeline(self, customer_id: str, start: datetime, end: datetime) -> list[Segment]:
-        chain = self._state_chain(self.tree.owner_id(customer_id))
+        chain = self.tree.state_chain(self.tree.owner_id(customer_id))
         if end <= start:
             return []
         current = self._outcomes(chain, start)[0]
@@ -221,7 +211,7 @@ class ReferenceEvaluator:
     def explain(self, customer_id: str, at: datetime) -> Explanation:
         owner_chain = self.tree.owner_chain(customer_id)
         owner = owner_chain[-1]
-        chain = self._state_chain(owner)
+        chain = self.tree.state_chain(owner)
         outcomes = self._outcomes(chain, at)
         schedule = self.tree.schedule(owner)
         parent_state = outcomes[1].state if len(outcomes) > 1 else None

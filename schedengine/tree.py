@@ -377,6 +377,17 @@ class CustomerTree:
             condition=(rule.condition or "").strip() or None,
         )
 
+    def state_chain(self, owner_id: str) -> list[str]:
+        """[owner, its parent's owner, ...] as far up as CustomerState rules
+        read: the owners whose states a state of `owner_id` depends on."""
+        chain = [owner_id]
+        while True:
+            schedule = self.schedule(chain[-1])
+            parent = self._parent[chain[-1]]
+            if schedule.force_closed or not schedule.reads_parent or parent is None:
+                return chain
+            chain.append(self.owner_id(parent))
+
     def can_match(self, rule: PreparedRule) -> bool:
         """False for a conditional rule when no condition evaluator is set."""
         return not rule.condition or self.policy.condition_evaluator is not None
@@ -387,11 +398,8 @@ class CustomerTree:
         state can never change). Time rules whose last window has ended are
         left out, and so are CustomerState rules whose wanted state the
         parent can no longer reach."""
-        chain = [owner_id]
-        while self.schedule(chain[-1]).reads_parent and self._parent[chain[-1]] is not None:
-            chain.append(self.owner_id(self._parent[chain[-1]]))  # type: ignore[arg-type]
         parent_states: frozenset[str] = frozenset()
-        for oid in reversed(chain):
+        for oid in reversed(self.state_chain(owner_id)):
             schedule = self.schedule(oid)
             states: set[str] = set()
             if schedule.force_closed:
