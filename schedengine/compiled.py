@@ -6,9 +6,10 @@ those of the ancestors its CustomerState rules read, identified by their
 fingerprints -- we compile that piecewise function one *chunk* of UTC time
 at a time (2**21 s, about 24 days): the sorted instants where the outcome
 may change (window edges mapped through the zone's UTC-offset spans, plus
-the offset changes themselves), the outcome on each piece, and the `until`
-of each piece. A warm `state_at` is then a dict lookup, a `bisect_right`
-and a tuple build.
+the offset changes themselves), and the outcome on each piece, one shared
+tuple per distinct outcome. A warm `state_at` is then two dict lookups, a
+`bisect_right` and a six-slot tuple build; the result reads `until` from
+the chunk (the next piece's start) only when asked.
 
 Chunks are compiled on first use, shared by every customer whose evaluation
 is identical (so a million customers drawn from a few hundred templates
@@ -42,8 +43,8 @@ CHUNK_BITS = 21
 CHUNK_SECONDS = 1 << CHUNK_BITS  # 2,097,152 s = 24.27 days
 CHUNK_FLOAT = float(CHUNK_SECONDS)
 # Compiled chunks kept at once (FIFO). A chunk of a business schedule holds
-# about 50 pieces and some 12 KiB, so the default bounds the cache near 2.4 GB;
-# pass Engine(max_chunks=...) to trade memory for recompiles.
+# about 40 pieces in about 1.1 KiB, so the default bounds the cache near
+# 220 MB; pass Engine(max_chunks=...) to trade memory for recompiles.
 MAX_CHUNKS = 200_000
 HORIZON_TS = int((MAX_WALL - NAIVE_EPOCH).total_seconds())  # nothing is reported at or after
 DAY = 86400
@@ -66,35 +67,161 @@ def _instant(ts: int) -> datetime:
 
 
 class _Chunk:
-    """[start, start + CHUNK_SECONDS): change instants, outcomes, untils."""
+    """[start, start + CHUNK_SECONDS): the instants where the outcome changes
+    and the outcome of each piece. Nothing per piece but a float and a
+    pointer, so a chunk of 40 pieces is about 700 bytes."""
 
-    __slots__ = ("times", "keys", "protos", "rows")
+    __slots__ = ("times", "protos", "form", "tail")
 
-    def __init__(self, times: list[int], keys: list[tuple], protos: list[tuple]):
-        # Floats: queries arrive as float epoch seconds, and bisect over a
-        # list of the same type avoids CPython's slow mixed int/float compare.
+    def __init__(self, form: "_Compiled", times: list[int], protos: list[tuple]):
+        # Floats: queries arrive as float epoch seconds, and bisect over
+        # values of the same type avoids CPython's slow mixed int/float compare.
         self.times = array("d", times)  # times[0] == chunk start; strictly increasing
-        self.keys = keys  # outcome identity (state, reason, rule index) per piece
-        self.protos = protos  # StateResult fields from `state` to `time_zone` per piece
-        # protos + (until,): the middle of a StateResult. The last piece may
-        # run on into later chunks; its row is completed on first use.
-        rows: list[Any] = [proto + (_instant(t),) for proto, t in zip(protos, times[1:])]
-        rows.append(None)
-        self.rows = rows
+        self.protos = protos  # per piece, its form's shared outcome tuple (see _proto)
+        self.form = form
+        self.tail: datetime | None | object = _UNKNOWN  # `until` of the last piece, found on demand
+
+    def until(self, i: int) -> datetime | None:
+        """When the outcome of piece i ends: the next piece's start (neighbours
+        always differ), or for the last piece the first later change."""
+        if i + 1 < len(self.times):
+            return _instant(self.times[i + 1])
+        if self.tail is _UNKNOWN:
+            self.tail = self.form.tail_until(self)
+        return self.tail  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
 
 
 class _Compiled:
-    """One distinct evaluation: an owner schedule and the ancestors it reads."""
+    """One distinct evaluation: an owner schedule and the ancestors it reads.
+    It needs no tree: everything it reads is in `chain`, so chunks (and the
+    results that point at them) never keep an old tree alive."""
 
-    __slots__ = ("chain", "parents", "chunks", "time_zone", "protos", "keys")
+    __slots__ = ("chain", "parents", "chunks", "edges", "time_zone", "protos", "store",
+                 "force_closed_state", "fallback_state")
 
-    def __init__(self, chain: Sequence[OwnerSchedule], parents: Sequence[bool]):
+    def __init__(self, chain: Sequence[OwnerSchedule], parents: Sequence[bool], store: "CompiledStore",
+                 force_closed_state: str, fallback_state: str):
         self.chain = tuple(chain)  # owner first, then the owners its CustomerState rules read
         self.parents = tuple(parents)  # whether each owner has a parent at all
+        # Chunk index -> chunk, for chunks wholly inside [MIN_TS, HORIZON_TS):
+        # the hot path answers from these without checking the range.
         self.chunks: dict[int, _Chunk] = {}
+        self.edges: dict[int, _Chunk] = {}  # the (at most two) chunks straddling MIN_TS or HORIZON_TS
         self.time_zone = chain[0].zone_name
-        self.protos: dict[tuple, tuple] = {}
-        self.keys: dict[tuple, tuple] = {}
+        self.protos: dict[tuple, tuple] = {}  # outcome key -> its one shared outcome tuple
+        self.store = store
+        self.force_closed_state = force_closed_state
+        self.fallback_state = fallback_state
+
+    def chunk(self, idx: int) -> _Chunk:
+        chunk = self.chunks.get(idx) or self.edges.get(idx)
+        if chunk is None:
+            chunk = compile_chunk(self, idx)
+            start = idx * CHUNK_SECONDS
+            if MIN_TS <= start and start + CHUNK_SECONDS <= HORIZON_TS:
+                self.store.remember(self, idx, chunk)
+            else:
+                self.edges[idx] = chunk
+                self.store.chunks_compiled += 1
+        return chunk
+
+    def piece_at(self, ts: float) -> tuple[_Chunk, int]:
+        chunk = self.chunk(int(ts // CHUNK_SECONDS))
+        return chunk, bisect_right(chunk.times, ts) - 1
+
+    def pieces_after(self, ts: float) -> Iterator[tuple[float, tuple]]:
+        """(start, outcome) of every piece starting after `ts`, in order,
+        skipping quiet stretches where no rule has an edge; stops at the horizon."""
+        idx = int(ts // CHUNK_SECONDS)
+        while idx * CHUNK_SECONDS < HORIZON_TS:
+            chunk = self.chunk(idx)
+            for t, proto in zip(chunk.times, chunk.protos):
+                if t > ts:
+                    yield t, proto
+            idx += 1
+            if len(chunk.times) == 1:
+                # A chunk without change: jump to where an edge could next occur.
+                quiet_end = self.quiet_until(idx * CHUNK_SECONDS)
+                if quiet_end is None:
+                    return
+                idx = max(idx, quiet_end // CHUNK_SECONDS)
+
+    def tail_until(self, chunk: _Chunk) -> datetime | None:
+        """Where the outcome of a chunk's last piece ends, looking into later chunks."""
+        last = chunk.protos[-1]
+        for t, later in self.pieces_after(chunk.times[-1]):
+            if later is not last:  # one tuple per distinct outcome: identity is equality
+                return _instant(t)
+        return None
+
+    def quiet_until(self, ts: int) -> int | None:
+        """A lower bound on the next instant >= ts at which a rule that can
+        change the owner's outcome has a window edge; None if none ever has."""
+        best: int | None = None
+        relevant = self.chain[0].live_rules if not self.chain[0].force_closed else ()
+        for i, schedule in enumerate(self.chain):
+            for p in relevant:
+                # A conditional rule is compiled only when no evaluator is set:
+                # then it never matches, and its edges change nothing.
+                if p.kind is not TIME or p.condition:
+                    continue
+                # Start a day early: a fall-back can replay recent wall times.
+                wall = datetime.fromtimestamp(ts, schedule.zone).replace(tzinfo=None) - timedelta(days=1)
+                edge = p.windows.next_edge(wall)  # type: ignore[union-attr]
+                if edge is not None:
+                    bound = _wall_seconds(edge) - 2 * DAY  # any UTC offset is within a day
+                    best = bound if best is None else min(best, bound)
+            # A parent matters only through the states the CustomerState rules want.
+            wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
+            if not wanted or i + 1 == len(self.chain):
+                break
+            relevant = self.chain[i + 1].deciding_rules(wanted, self.fallback_state)
+        return best
+
+
+def _hot_path(entries: dict[str, "_Entry"], slow: Callable[[str, Any], StateResult]
+              ) -> Callable[[str, Any], StateResult]:
+    """state_at for the cases that matter to a call router -- a known
+    customer, a float, int or aware datetime, a chunk already compiled --
+    in as few bytecodes as possible; everything else goes to `slow`.
+
+    Out-of-range instants and schedules the compiled path cannot serve need
+    no test here: their chunks are never in the dict looked up."""
+    get_entry = entries.get
+    new = tuple.__new__
+
+    def state_at(customer_id: str, at: Any) -> StateResult:
+        entry = get_entry(customer_id)
+        if entry is not None:
+            kind = type(at)
+            if kind is float:
+                ts = at
+            elif kind is datetime:
+                zone = at.tzinfo
+                if zone is not UTC and (zone is None or at.utcoffset() is None):
+                    return slow(customer_id, at)  # naive: the owner's wall clock
+                ts = at.timestamp()
+            elif kind is int:
+                ts = at
+            else:
+                return slow(customer_id, at)
+            chunk = entry[0].get(ts // CHUNK_FLOAT)  # a float key finds the int key
+            if chunk is not None:
+                i = bisect_right(chunk.times, ts) - 1
+                proto = chunk.protos[i]
+                return new(StateResult, (proto[0], proto, entry[1], chunk, i, at))
+        return slow(customer_id, at)
+
+    return state_at
+
+
+# customer id -> (the chunks the hot path may read, (customer id, owner id),
+# compiled form, whether the compiled form may answer at all)
+_Entry = tuple[dict[int, _Chunk], tuple[str, str], _Compiled, bool]
+_NEVER: dict[int, _Chunk] = {}  # the hot path's chunks for a customer it must not serve
 
 
 class CompiledEvaluator:
@@ -107,33 +234,36 @@ class CompiledEvaluator:
 
     def __init__(self, tree: CustomerTree, store: "CompiledStore | None" = None):
         self.tree = tree
-        # What state_at does with what it cannot answer exactly (other forms
-        # of instant, beyond the horizon, conditional schedules); the Engine
-        # sets its general path here.
+        # What state_at does with what it cannot answer exactly (naive
+        # datetimes, strings, beyond the horizon, conditional schedules); the
+        # Engine sets its general path here.
         self.fallback: Callable[[str, Any], StateResult] = _unanswerable
         self.policy = tree.policy
         self.store = store if store is not None else CompiledStore()
-        # customer id -> (owner id, compiled form, (customer id, owner id), compilable)
-        self._entries: dict[str, tuple[str, _Compiled, tuple[str, str], bool]] = {}
+        self._entries: dict[str, _Entry] = {}
+        # An instance attribute, so a query is one plain function call.
+        self.state_at = _hot_path(self._entries, self._state_at_slow)
 
     # -------------------------------------------------------------- entries
 
-    def _entry(self, customer_id: str) -> tuple[str, _Compiled, tuple[str, str], bool]:
+    def _entry(self, customer_id: str) -> _Entry:
         entry = self._entries.get(customer_id)
         if entry is None:
             owner = self.tree.owner_id(customer_id)
             owners = self.tree.state_chain(owner)
             chain = [self.tree.schedule(oid) for oid in owners]
             parents = [self.tree.parent_id(oid) is not None for oid in owners]
-            key = (self.policy.force_closed_state, self.policy.fallback_state,
+            policy = self.policy
+            key = (policy.force_closed_state, policy.fallback_state,
                    tuple(parents), tuple(s.fingerprint for s in chain))
             compiled = self.store.forms.get(key)
             if compiled is None:
-                compiled = _Compiled(chain, parents)
+                compiled = _Compiled(chain, parents, self.store, policy.force_closed_state,
+                                     policy.fallback_state)
                 self.store.forms[key] = compiled
-            compilable = self.policy.condition_evaluator is None or not any(
+            compilable = policy.condition_evaluator is None or not any(
                 p.condition for s in chain for p in s.live_rules)
-            entry = (owner, compiled, (customer_id, owner), compilable)
+            entry = (compiled.chunks if compilable else _NEVER, (customer_id, owner), compiled, compilable)
             self._entries[customer_id] = entry
         return entry
 
@@ -141,49 +271,54 @@ class CompiledEvaluator:
         """False for a schedule whose conditional rules a condition evaluator decides."""
         return self._entry(customer_id)[3]
 
-    # ------------------------------------------------------------ hot path
+    # ------------------------------------------------------------ state_at
 
-    def state_at(self, customer_id: str, at: Any) -> StateResult:
-        """The hot path for aware datetimes and epoch seconds (int or float);
+    def state_at(self, customer_id: str, at: Any) -> StateResult:  # replaced per instance by __init__
+        """The state at an aware datetime or epoch seconds (int or float);
         anything else goes to the fallback (the Engine's general path)."""
-        entry = self._entries.get(customer_id) or self._entry(customer_id)
+        raise AssertionError("CompiledEvaluator.__init__ binds state_at")
+
+    def _state_at_slow(self, customer_id: str, at: Any) -> StateResult:
+        """Whatever the hot path passed on: a first query, a chunk not yet
+        compiled, or an instant it must hand to the fallback."""
         kind = type(at)
-        if kind is datetime:
-            zone = at.tzinfo
-            if zone is None:
-                return self.fallback(customer_id, at)
+        if isinstance(at, datetime) and at.tzinfo is not None and at.utcoffset() is not None:
             ts = at.timestamp()
-            if zone is not UTC:
-                at = at.astimezone(UTC)
         elif kind is float or kind is int:
             ts = at
         else:
             return self.fallback(customer_id, at)
+        entry = self._entry(customer_id)
         if not entry[3] or not MIN_TS <= ts < HORIZON_TS:
             return self.fallback(customer_id, at)
-        idx = ts // CHUNK_FLOAT  # a float key finds the int key: equal numbers hash alike
-        chunk = entry[1].chunks.get(idx) or self._chunk(entry[1], int(idx))
-        i = bisect_right(chunk.times, ts) - 1
-        row = chunk.rows[i] or self._last_row(entry[1], chunk)
-        return tuple.__new__(StateResult, entry[2] + row + (at,))
+        chunk, i = entry[2].piece_at(ts)
+        proto = chunk.protos[i]
+        return tuple.__new__(StateResult, (proto[0], proto, entry[1], chunk, i, at))
+
+    def answer(self, customer_id: str, at: datetime) -> StateResult:
+        """state_at for an aware datetime the caller knows to be in range and
+        a schedule `supports()` accepts: never falls back."""
+        chunk, i = self._entry(customer_id)[2].piece_at(at.timestamp())
+        proto = chunk.protos[i]
+        return tuple.__new__(StateResult, (proto[0], proto, (customer_id, self.tree.owner_id(customer_id)),
+                                           chunk, i, at))
 
     def state_many(self, customer_id: str, timestamps: Any) -> list[str] | Any:
         """State names at many epoch-second instants (any order, each within
         the horizon). A numpy array is answered with numpy (an object array
         of names); anything else with a plain loop (a list of names)."""
-        compiled = self._entry(customer_id)[1]
+        compiled = self._entry(customer_id)[2]
         if _is_numpy_array(timestamps):
             return self._state_many_numpy(compiled, timestamps)
-        chunks = compiled.chunks
         out: list[str] = []
         append = out.append
         last_idx = None
-        times: list[float] = []
+        times: Any = ()
         protos: list[tuple] = []
         for ts in timestamps:
             idx = int(ts // CHUNK_SECONDS)
             if idx != last_idx:
-                chunk = chunks.get(idx) or self._chunk(compiled, idx)
+                chunk = compiled.chunk(idx)
                 times, protos, last_idx = chunk.times, chunk.protos, idx
             append(protos[bisect_right(times, ts) - 1][0])
         return out
@@ -201,7 +336,7 @@ class CompiledEvaluator:
         bounds: list[float] = []
         codes: list[int] = []
         for idx in np.unique(chunk_ids).tolist():
-            chunk = compiled.chunks.get(idx) or self._chunk(compiled, idx)
+            chunk = compiled.chunk(idx)
             bounds.extend(chunk.times)
             codes.extend(names.setdefault(p[0], len(names)) for p in chunk.protos)
         positions = np.searchsorted(np.asarray(bounds), ts, side="right") - 1
@@ -212,54 +347,21 @@ class CompiledEvaluator:
 
     # -------------------------------------------------------- other queries
 
-    def _pieces_after(self, compiled: _Compiled, ts: float) -> Iterator[tuple[int, tuple, tuple]]:
-        """(start, key, proto) of every piece starting after `ts`, in order,
-        skipping quiet stretches where no rule has an edge; stops at the horizon."""
-        idx = int(ts // CHUNK_SECONDS)
-        while idx * CHUNK_SECONDS < HORIZON_TS:
-            chunk = compiled.chunks.get(idx) or self._chunk(compiled, idx)
-            for t, key, proto in zip(chunk.times, chunk.keys, chunk.protos):
-                if t > ts:
-                    yield t, key, proto
-            idx += 1
-            if len(chunk.times) == 1:
-                # A chunk without change: jump to where an edge could next occur.
-                quiet_end = self._quiet_until(compiled, idx * CHUNK_SECONDS)
-                if quiet_end is None:
-                    return
-                idx = max(idx, quiet_end // CHUNK_SECONDS)
-
-    def _last_row(self, compiled: _Compiled, chunk: _Chunk) -> tuple:
-        """Complete the row of a chunk's last piece: find where its outcome ends."""
-        key = chunk.keys[-1]
-        until = None
-        for t, later, _ in self._pieces_after(compiled, chunk.times[-1]):
-            if later != key:
-                until = _instant(t)
-                break
-        row = chunk.protos[-1] + (until,)
-        chunk.rows[-1] = row
-        return row
-
-    def _locate(self, compiled: _Compiled, ts: float) -> tuple[tuple, tuple]:
-        idx = int(ts // CHUNK_SECONDS)
-        chunk = compiled.chunks.get(idx) or self._chunk(compiled, idx)
-        i = bisect_right(chunk.times, ts) - 1
-        return chunk.keys[i], chunk.protos[i]
-
     def next_change(self, customer_id: str, at: datetime) -> Change | None:
-        owner, compiled = self._entry(customer_id)[:2]
+        entry = self._entry(customer_id)
+        owner, compiled = entry[1][1], entry[2]
         ts = at.timestamp()
-        _, proto = self._locate(compiled, ts)
-        current = normalise_state(proto[0])
+        chunk, i = compiled.piece_at(ts)
+        state = chunk.protos[i][0]
+        current = normalise_state(state)
         checked_chunk = None
-        for t, _, later in self._pieces_after(compiled, ts):
-            if later[0] != proto[0]:
+        for t, later in compiled.pieces_after(ts):
+            if later[0] != state:
                 return Change(_instant(t), later[0])
             # Now and then, ask whether any other state is still possible at all.
-            chunk = int(t // CHUNK_SECONDS) // 64
-            if chunk != checked_chunk:
-                checked_chunk = chunk
+            block = int(t // CHUNK_SECONDS) // 64
+            if block != checked_chunk:
+                checked_chunk = block
                 if self.tree.possible_states(owner, _instant(t)) <= {current}:
                     return None
         return None
@@ -267,50 +369,22 @@ class CompiledEvaluator:
     def timeline(self, customer_id: str, start: datetime, end: datetime) -> list[Segment]:
         if end <= start:
             return []
-        compiled = self._entry(customer_id)[1]
-        key, proto = self._locate(compiled, start.timestamp())
+        compiled = self._entry(customer_id)[2]
+        chunk, i = compiled.piece_at(start.timestamp())
+        proto = chunk.protos[i]
         seg_start = start.astimezone(UTC)
         end = end.astimezone(UTC)
         end_ts = end.timestamp()
         segments = []
-        for t, later_key, later in self._pieces_after(compiled, start.timestamp()):
+        for t, later in compiled.pieces_after(start.timestamp()):
             if t >= end_ts:
                 break
-            if later_key != key:
+            if later is not proto:
                 instant = _instant(t)
                 segments.append(Segment(seg_start, instant, proto[0], proto[1], proto[2]))
-                seg_start, key, proto = instant, later_key, later
+                seg_start, proto = instant, later
         segments.append(Segment(seg_start, end, proto[0], proto[1], proto[2]))
         return segments
-
-    # ---------------------------------------------------------- compilation
-
-    def _chunk(self, compiled: _Compiled, idx: int) -> _Chunk:
-        chunk = compile_chunk(compiled, idx, self.policy.force_closed_state, self.policy.fallback_state)
-        self.store.remember(compiled, idx, chunk)
-        return chunk
-
-    def _quiet_until(self, compiled: _Compiled, ts: int) -> int | None:
-        """A lower bound on the next instant >= ts at which a rule that can
-        change the owner's outcome has a window edge; None if none ever has."""
-        best: int | None = None
-        relevant = compiled.chain[0].live_rules if not compiled.chain[0].force_closed else ()
-        for i, schedule in enumerate(compiled.chain):
-            for p in relevant:
-                if p.kind is not TIME or not self.tree.can_match(p):
-                    continue
-                # Start a day early: a fall-back can replay recent wall times.
-                wall = datetime.fromtimestamp(ts, schedule.zone).replace(tzinfo=None) - timedelta(days=1)
-                edge = p.windows.next_edge(wall)  # type: ignore[union-attr]
-                if edge is not None:
-                    bound = _wall_seconds(edge) - 2 * DAY  # any UTC offset is within a day
-                    best = bound if best is None else min(best, bound)
-            # A parent matters only through the states the CustomerState rules want.
-            wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
-            if not wanted or i + 1 == len(compiled.chain):
-                break
-            relevant = compiled.chain[i + 1].deciding_rules(wanted, self.policy.fallback_state)
-        return best
 
 
 class CompiledStore:
@@ -355,7 +429,8 @@ def _inside(starts: list[int], ends: list[int], wall: int) -> bool:
     return i >= 0 and wall < ends[i]
 
 
-def compile_chunk(compiled: _Compiled, idx: int, force_closed_state: str, fallback_state: str) -> _Chunk:
+def compile_chunk(compiled: _Compiled, idx: int) -> _Chunk:
+    force_closed_state, fallback_state = compiled.force_closed_state, compiled.fallback_state
     t0 = idx * CHUNK_SECONDS
     t1 = t0 + CHUNK_SECONDS
     candidates = {t0}
@@ -382,17 +457,15 @@ def compile_chunk(compiled: _Compiled, idx: int, force_closed_state: str, fallba
             candidates.update(a for a, _, _ in spans)
         layers.append((schedule, spans, rules))
     times = sorted(t for t in candidates if t0 <= t < t1 and (t == t0 or t < HORIZON_TS))
-    keys: list[tuple] = []
     protos: list[tuple] = []
     out_times: list[int] = []
     for t in times:
-        key = _decide_chain(compiled, layers, t, force_closed_state, fallback_state)
-        if keys and keys[-1] == key:
+        proto = _proto(compiled, _decide_chain(compiled, layers, t, force_closed_state, fallback_state))
+        if protos and protos[-1] is proto:
             continue
         out_times.append(t)
-        keys.append(compiled.keys.setdefault(key, key))  # one tuple per distinct outcome
-        protos.append(_proto(compiled, key))
-    return _Chunk(out_times, keys, protos)
+        protos.append(proto)
+    return _Chunk(compiled, out_times, protos)
 
 
 def _decide_chain(compiled: _Compiled, layers: list, t: int, force_closed_state: str,

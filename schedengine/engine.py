@@ -74,7 +74,8 @@ class Engine:
 
     @classmethod
     def from_records(cls, records: Iterable[Customer | dict[str, Any]], policy: Policy | None = None,
-                     mode: Mode = "compiled", *, validate: bool = True) -> "Engine":
+                     mode: Mode = "compiled", *, validate: bool = True, max_chunks: int = MAX_CHUNKS
+                     ) -> "Engine":
         """Customers as models or wire dicts (any key case). With `validate`
         (the default) every schedule is checked now, so a bad rule fails the
         load rather than a later query."""
@@ -86,11 +87,12 @@ class Engine:
         tree = CustomerTree(records, policy)
         if validate:
             tree.check()
-        return cls(tree, mode=mode)
+        return cls(tree, mode=mode, max_chunks=max_chunks)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], policy: Policy | None = None,
-                  mode: Mode = "compiled", *, validate: bool = True) -> "Engine":
+                  mode: Mode = "compiled", *, validate: bool = True, max_chunks: int = MAX_CHUNKS
+                  ) -> "Engine":
         """Load `.json`, `.jsonl` or `.jsv` (the format is also sniffed from the content).
 
         With validate=False records are checked only when first used: the
@@ -105,7 +107,7 @@ class Engine:
         tree = CustomerTree(records, policy)
         if validate:
             tree.check()
-        return cls(tree, mode=mode, source_format=fmt)
+        return cls(tree, mode=mode, source_format=fmt, max_chunks=max_chunks)
 
     @property
     def tree(self) -> CustomerTree:
@@ -151,7 +153,7 @@ class Engine:
         """The general path: any form of instant, any schedule."""
         at = self.instant(customer_id, at, tree)
         if compiled is not None and MIN_INSTANT <= at < HORIZON and compiled.supports(customer_id):
-            return compiled.state_at(customer_id, at)
+            return compiled.answer(customer_id, at)
         return reference.state_at(customer_id, at)
 
     def state_many(self, customer_id: str, instants: Any) -> Any:

@@ -17,16 +17,19 @@ def _iso(at: datetime | None) -> str | None:
 
 _FIELDS = ("customer_id", "owner_id", "state", "reason", "rule_id", "rule_name", "priority",
            "flow_id", "flow_params", "time_zone", "until", "at")
+_UTC = timezone.utc
 
 
 class StateResult(tuple):
     """The state of `customer_id` at `at`, and why. `until` is the first
     instant after `at` where (state, reason, rule) changes, or None.
 
-    An immutable tuple underneath: the fast path builds one per query, and a
-    tuple is several times cheaper to build than a dataclass. `at` may be
-    stored as epoch seconds and is turned into an aware UTC datetime when
-    read, so a query given epoch seconds builds no datetime at all.
+    Read it by field name. Underneath it is a six-slot tuple the fast path
+    builds in one step: (state, outcome, (customer_id, owner_id), until
+    source, piece, at as given). The outcome tuple, from `reason` to
+    `time_zone`, is shared by every result with that outcome. `at` is turned
+    into an aware UTC datetime, and `until` is looked up in the compiled
+    chunk, only when read, so a query pays for neither.
     """
 
     __slots__ = ()
@@ -36,30 +39,39 @@ class StateResult(tuple):
                 rule_name: str | None, priority: int | None, flow_id: str | None,
                 flow_params: dict[str, Any] | None, time_zone: str, at: datetime | float,
                 until: datetime | None) -> "StateResult":
-        return tuple.__new__(cls, (customer_id, owner_id, state, reason, rule_id, rule_name, priority,
-                                   flow_id, flow_params, time_zone, until, at))
+        outcome = (state, reason, rule_id, rule_name, priority, flow_id, flow_params, time_zone)
+        return tuple.__new__(cls, (state, outcome, (customer_id, owner_id), until, None, at))
 
-    customer_id = property(itemgetter(0))
-    owner_id = property(itemgetter(1))
-    state = property(itemgetter(2))
-    reason = property(itemgetter(3))  # "rule" | "force_closed" | "default" | "fallback"
-    rule_id = property(itemgetter(4))
-    rule_name = property(itemgetter(5))
-    priority = property(itemgetter(6))
-    flow_id = property(itemgetter(7))
-    flow_params = property(itemgetter(8))
-    time_zone = property(itemgetter(9))
-    until = property(itemgetter(10))
+    state = property(itemgetter(0))
+    customer_id = property(lambda self: tuple.__getitem__(self, 2)[0])
+    owner_id = property(lambda self: tuple.__getitem__(self, 2)[1])
+    reason = property(lambda self: tuple.__getitem__(self, 1)[1])  # "rule" | "force_closed" | "default" | "fallback"
+    rule_id = property(lambda self: tuple.__getitem__(self, 1)[2])
+    rule_name = property(lambda self: tuple.__getitem__(self, 1)[3])
+    priority = property(lambda self: tuple.__getitem__(self, 1)[4])
+    flow_id = property(lambda self: tuple.__getitem__(self, 1)[5])
+    flow_params = property(lambda self: tuple.__getitem__(self, 1)[6])
+    time_zone = property(lambda self: tuple.__getitem__(self, 1)[7])
+
+    @property
+    def until(self) -> datetime | None:
+        source = tuple.__getitem__(self, 3)
+        if source is None or isinstance(source, datetime):
+            return source
+        return source.until(tuple.__getitem__(self, 4))  # a compiled chunk and the piece in it
 
     @property
     def at(self) -> datetime:
-        at = tuple.__getitem__(self, 11)
-        if isinstance(at, datetime):
+        at = tuple.__getitem__(self, 5)
+        if type(at) is datetime and at.tzinfo is _UTC:
             return at
-        return datetime.fromtimestamp(at, timezone.utc)
+        if isinstance(at, datetime):
+            return at.astimezone(_UTC)
+        return datetime.fromtimestamp(at, _UTC)
 
     def _normal(self) -> tuple:
-        return tuple.__getitem__(self, slice(0, 11)) + (self.at,)
+        """The twelve fields in `_FIELDS` order, resolved."""
+        return tuple.__getitem__(self, 2) + tuple.__getitem__(self, 1) + (self.until, self.at)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, StateResult):
@@ -72,6 +84,13 @@ class StateResult(tuple):
 
     def __hash__(self) -> int:
         return hash(self._normal())
+
+    def __reduce__(self) -> tuple:
+        # Pickle and copy the resolved fields, not the compiled chunk.
+        (customer_id, owner_id, state, reason, rule_id, rule_name, priority, flow_id, flow_params,
+         time_zone, until, at) = self._normal()
+        return (StateResult, (customer_id, owner_id, state, reason, rule_id, rule_name, priority, flow_id,
+                              flow_params, time_zone, at, until))
 
     def __repr__(self) -> str:
         values = self._normal()

@@ -80,6 +80,8 @@ def test_compiled_equals_reference(records, start, days, uniform):
         assert _same(compiled.timeline(cid, start, end), timeline)
         for at in probes:
             assert _same(compiled.state_at(cid, at), reference.state_at(cid, at))
+            ts = at.timestamp()  # the hot path's other form: epoch seconds
+            assert _same(compiled.state_at(cid, ts), reference.state_at(cid, ts))
         for at in [p for p in probes if start <= p < end][:: 7]:
             _assert_next_change(compiled, reference, timeline, cid, at, end)
 
