@@ -1,4 +1,4 @@
-"""python -m benchmarks [--quick] [--scale] [--out FILE]: run the scenarios,
+"""python -m benchmarks [--quick] [--scale] [--only NAMES] [--out FILE]: run the scenarios,
 print a Markdown table, write it as JSON (default benchmarks/results/latest.json)."""
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", action="store_true", help="add the 1,000,000-customer scenario (minutes)")
     parser.add_argument("--scale-customers", type=int, default=1_000_000, metavar="N",
                         help="size of the --scale tree (default 1,000,000)")
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated scenario functions to run "
+                        f"(of {', '.join(f.__name__ for f in [*scenarios.SCENARIOS, scenarios.scale])})")
     parser.add_argument("--out", help="JSON results file (default: benchmarks/results/latest.json, "
                                       "or quick.json with --quick)")
     args = parser.parse_args(argv)
@@ -88,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"baseline check: naive agrees with Engine.state_at on {check['agree']}/{check['queries']} "
               f"random demo queries", file=sys.stderr, flush=True)
         rows: list[Row] = []
-        for function in ([scenarios.scale] if args.scale else []) + scenarios.SCENARIOS:
+        chosen = ([scenarios.scale] if args.scale else []) + scenarios.SCENARIOS
+        if args.only:
+            names = set(args.only.split(","))
+            chosen = [f for f in [scenarios.scale, *scenarios.SCENARIOS] if f.__name__ in names]
+        for function in chosen:
             t0 = time.time()
             try:
                 new = isolated(function, ctx)
