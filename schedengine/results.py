@@ -24,12 +24,13 @@ class StateResult(tuple):
     """The state of `customer_id` at `at`, and why. `until` is the first
     instant after `at` where (state, reason, rule) changes, or None.
 
-    Read it by field name. Underneath it is a six-slot tuple the fast path
-    builds in one step: (state, outcome, (customer_id, owner_id), until
-    source, piece, at as given). The outcome tuple, from `reason` to
-    `time_zone`, is shared by every result with that outcome. `at` is turned
-    into an aware UTC datetime, and `until` is looked up in the compiled
-    chunk, only when read, so a query pays for neither.
+    Read it by field name. Underneath it is a seven-slot tuple the fast
+    path builds in one step: (state, outcome, customer_id, owner, until
+    source, piece, at as given). The outcome tuple, from `state` to
+    `time_zone`, is shared by every result with that outcome. `owner` is
+    the owner's id, or the tree that knows it; `at` is turned into an aware
+    UTC datetime, and `until` is looked up in the compiled chunk, only when
+    read, so a query pays for none of them.
     """
 
     __slots__ = ()
@@ -40,11 +41,10 @@ class StateResult(tuple):
                 flow_params: dict[str, Any] | None, time_zone: str, at: datetime | float,
                 until: datetime | None) -> "StateResult":
         outcome = (state, reason, rule_id, rule_name, priority, flow_id, flow_params, time_zone)
-        return tuple.__new__(cls, (state, outcome, (customer_id, owner_id), until, None, at))
+        return tuple.__new__(cls, (state, outcome, customer_id, owner_id, until, None, at))
 
     state = property(itemgetter(0))
-    customer_id = property(lambda self: tuple.__getitem__(self, 2)[0])
-    owner_id = property(lambda self: tuple.__getitem__(self, 2)[1])
+    customer_id = property(itemgetter(2))
     reason = property(lambda self: tuple.__getitem__(self, 1)[1])  # "rule" | "force_closed" | "default" | "fallback"
     rule_id = property(lambda self: tuple.__getitem__(self, 1)[2])
     rule_name = property(lambda self: tuple.__getitem__(self, 1)[3])
@@ -54,15 +54,20 @@ class StateResult(tuple):
     time_zone = property(lambda self: tuple.__getitem__(self, 1)[7])
 
     @property
+    def owner_id(self) -> str:
+        owner = tuple.__getitem__(self, 3)
+        return owner if type(owner) is str else owner.owner_id(tuple.__getitem__(self, 2))
+
+    @property
     def until(self) -> datetime | None:
-        source = tuple.__getitem__(self, 3)
+        source = tuple.__getitem__(self, 4)
         if source is None or isinstance(source, datetime):
             return source
-        return source.until(tuple.__getitem__(self, 4))  # a compiled chunk and the piece in it
+        return source.until(tuple.__getitem__(self, 5))  # a compiled chunk and the piece in it
 
     @property
     def at(self) -> datetime:
-        at = tuple.__getitem__(self, 5)
+        at = tuple.__getitem__(self, 6)
         if type(at) is datetime and at.tzinfo is _UTC:
             return at
         if isinstance(at, datetime):
@@ -71,7 +76,7 @@ class StateResult(tuple):
 
     def _normal(self) -> tuple:
         """The twelve fields in `_FIELDS` order, resolved."""
-        return tuple.__getitem__(self, 2) + tuple.__getitem__(self, 1) + (self.until, self.at)
+        return (self.customer_id, self.owner_id) + tuple.__getitem__(self, 1) + (self.until, self.at)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, StateResult):
