@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Callable
 
 from . import scenarios
@@ -21,11 +21,18 @@ from .scenarios import Context, Row
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
-def isolated(function: Callable[[Context], Any], ctx: Context) -> Any:
+def isolated(function: Callable[[Context], Any], ctx: Context, env: dict[str, str] | None = None) -> Any:
     """Run one scenario in a fresh interpreter: no caches, garbage or peak RSS
-    carried over from the scenarios before it."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(function, ctx).result()
+    carried over from the scenarios before it. `env` is added to its
+    environment (read when the interpreter starts)."""
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(function, ctx).result()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def show_time(ns: float) -> str:
@@ -39,7 +46,7 @@ def show(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
     if unit == "factor":
-        return f"{value:.2f}×"
+        return f"{value:,.0f}×" if value >= 10 else f"{value:.2f}×"
     if unit == "bytes":
         return f"{value / 1e9:.2f} GB"
     if unit == "rate":
@@ -94,10 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.only:
             names = set(args.only.split(","))
             chosen = [f for f in [scenarios.scale, *scenarios.SCENARIOS] if f.__name__ in names]
+        runs: list[tuple[Callable[[Context], Any], Context, dict[str, str] | None]] = []
         for function in chosen:
+            runs.append((function, ctx, None))
+            if function is scenarios.scale and sys.platform == "linux":  # and once more, deployed on huge pages
+                runs.append((function, replace(ctx, huge_pages=True), scenarios.HUGE_PAGES_ENV))
+        for function, run_ctx, env in runs:
             t0 = time.time()
             try:
-                new = isolated(function, ctx)
+                new = isolated(function, run_ctx, env)
             except Exception as exc:  # e.g. the child ran out of memory: keep the other results
                 new = [Row(f"{function.__doc__.split(':')[0]} (failed)", function.__name__, None,
                            note=f"{type(exc).__name__}: {exc}")]
