@@ -70,7 +70,7 @@ def _instant(ts: int) -> datetime:
 class _Chunk:
     """[start, start + CHUNK_SECONDS): the instants where the outcome changes
     and the outcome of each piece. Nothing per piece but a float and a
-    pointer, so a chunk of 40 pieces is about 700 bytes."""
+    pointer: a chunk of 40 pieces is about 0.8 KiB."""
 
     __slots__ = ("times", "protos", "form", "tail", "start", "end")
 
@@ -100,8 +100,8 @@ _NO_CHUNK = _Chunk(None, [], [])  # a form's `current` before it has one: contai
 
 class _Compiled:
     """One distinct evaluation: an owner schedule and the ancestors it reads.
-    It needs no tree: everything it reads is in `chain`, so chunks (and the
-    results that point at them) never keep an old tree alive."""
+    It needs no tree: everything it reads is in `chain`, so the chunks
+    cached after a patch never keep an old tree alive."""
 
     __slots__ = ("chain", "parents", "chunks", "current", "edges", "time_zone", "protos", "store",
                  "force_closed_state", "fallback_state")

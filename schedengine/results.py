@@ -20,6 +20,11 @@ _FIELDS = ("customer_id", "owner_id", "state", "reason", "rule_id", "rule_name",
 _UTC = timezone.utc
 
 
+def _outcome(i: int) -> property:
+    """A field of the shared outcome tuple (slot 1 of a StateResult)."""
+    return property(lambda self: tuple.__getitem__(self, 1)[i])
+
+
 class StateResult(tuple):
     """The state of `customer_id` at `at`, and why. `until` is the first
     instant after `at` where (state, reason, rule) changes, or None.
@@ -45,13 +50,13 @@ class StateResult(tuple):
 
     state = property(itemgetter(0))
     customer_id = property(itemgetter(2))
-    reason = property(lambda self: tuple.__getitem__(self, 1)[1])  # "rule" | "force_closed" | "default" | "fallback"
-    rule_id = property(lambda self: tuple.__getitem__(self, 1)[2])
-    rule_name = property(lambda self: tuple.__getitem__(self, 1)[3])
-    priority = property(lambda self: tuple.__getitem__(self, 1)[4])
-    flow_id = property(lambda self: tuple.__getitem__(self, 1)[5])
-    flow_params = property(lambda self: tuple.__getitem__(self, 1)[6])
-    time_zone = property(lambda self: tuple.__getitem__(self, 1)[7])
+    reason = _outcome(1)  # "rule" | "force_closed" | "default" | "fallback"
+    rule_id = _outcome(2)
+    rule_name = _outcome(3)
+    priority = _outcome(4)
+    flow_id = _outcome(5)
+    flow_params = _outcome(6)
+    time_zone = _outcome(7)
 
     @property
     def owner_id(self) -> str:
