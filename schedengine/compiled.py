@@ -26,6 +26,7 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_right
+from operator import itemgetter
 from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
@@ -67,35 +68,46 @@ def _instant(ts: int) -> datetime:
     return EPOCH + timedelta(seconds=ts)
 
 
-class _Chunk:
-    """[start, start + CHUNK_SECONDS): the instants where the outcome changes
-    and the outcome of each piece. Nothing per piece but a float and a
-    pointer: a chunk of 40 pieces is about 0.8 KiB."""
+class _Chunk(tuple):
+    """[start, end): the instants where the outcome changes and the outcome
+    of each piece, as one flat tuple: (start, end, times, form, outcome of
+    piece 0, outcome of piece 1, ...). Flat, so the hot path reaches a
+    piece's outcome without another object (at a million customers each
+    object not in the CPU cache costs ~200 ns); nothing per piece but a
+    float and a pointer, so a chunk of 40 pieces is about 0.8 KiB."""
 
-    __slots__ = ("times", "protos", "form", "tail", "start", "end")
+    __slots__ = ()
 
-    def __init__(self, form: "_Compiled | None", times: list[int], protos: list[tuple], start: float = 0.0):
-        self.start = float(start)
-        self.end = self.start + CHUNK_FLOAT if times else self.start  # empty: contains nothing
+    def __new__(cls, form: "_Compiled", times: list[int], protos: list[tuple], start: float = 0.0) -> "_Chunk":
+        start = float(start)
+        end = start + CHUNK_FLOAT if times else start  # empty: contains nothing
         # Floats: queries arrive as float epoch seconds, and bisect over
         # values of the same type avoids CPython's slow mixed int/float compare.
-        self.times = array("d", times)  # times[0] == chunk start; strictly increasing
-        self.protos = tuple(protos)  # per piece, its form's shared outcome tuple (see _proto)
-        self.form = form
-        self.tail: datetime | None | object = _UNKNOWN  # `until` of the last piece, found on demand
+        # times[0] == start; strictly increasing. Each outcome is its form's
+        # one shared tuple for it (see _proto).
+        return tuple.__new__(cls, (start, end, array("d", times), form, *protos))
 
-    def until(self, i: int) -> datetime | None:
-        """When the outcome of piece i ends: the next piece's start (neighbours
-        always differ), or for the last piece the first later change."""
-        if i + 1 < len(self.times):
-            return _instant(self.times[i + 1])
-        if self.tail is _UNKNOWN:
-            self.tail = self.form.tail_until(self)
-        return self.tail  # type: ignore[return-value]
+    start = property(itemgetter(0))
+    end = property(itemgetter(1))
+    times = property(itemgetter(2))
+    form = property(itemgetter(3))
+
+    @property
+    def protos(self) -> tuple[tuple, ...]:
+        return self[FIRST_PIECE:]
+
+    def until(self, position: int) -> datetime | None:
+        """When the outcome at `position` (FIRST_PIECE + piece) ends: the next
+        piece's start (neighbours always differ), or for the last piece the
+        first later change, which the form finds once and keeps."""
+        times = self[2]
+        piece = position - FIRST_PIECE
+        if piece + 1 < len(times):
+            return _instant(times[piece + 1])
+        return self[3].tail_until(self)
 
 
-_UNKNOWN = object()
-_NO_CHUNK = _Chunk(None, [], [])  # a form's `current` before it has one: contains no instant
+FIRST_PIECE = 4  # a chunk's index of the outcome of its piece 0
 
 
 class _Compiled:
@@ -103,7 +115,7 @@ class _Compiled:
     It needs no tree: everything it reads is in `chain`, so the chunks
     cached after a patch never keep an old tree alive."""
 
-    __slots__ = ("chain", "parents", "chunks", "current", "edges", "time_zone", "protos", "store",
+    __slots__ = ("chain", "parents", "chunks", "empty", "edges", "tails", "time_zone", "protos", "store",
                  "force_closed_state", "fallback_state")
 
     def __init__(self, chain: Sequence[OwnerSchedule], parents: Sequence[bool], store: "CompiledStore",
@@ -113,13 +125,11 @@ class _Compiled:
         # Chunk index -> chunk, for chunks wholly inside [MIN_TS, HORIZON_TS):
         # the hot path answers from these without checking the range.
         self.chunks: dict[int, _Chunk] = {}
-        # The chunk the hot path used last. Calls arrive at about "now", so
-        # consecutive queries of a schedule mostly fall in one chunk, and
-        # at a million customers skipping the dict skips three cache misses.
-        self.current = _NO_CHUNK
+        self.empty = _Chunk(self, [], [])  # contains no instant: the hot path's start
         self.edges: dict[int, _Chunk] = {}  # the (at most two) chunks straddling MIN_TS or HORIZON_TS
         self.time_zone = chain[0].zone_name
         self.protos: dict[tuple, tuple] = {}  # outcome key -> its one shared outcome tuple
+        self.tails: dict[float, datetime | None] = {}  # chunk start -> `until` of its last piece
         self.store = store
         self.force_closed_state = force_closed_state
         self.fallback_state = fallback_state
@@ -137,8 +147,9 @@ class _Compiled:
         return chunk
 
     def piece_at(self, ts: float) -> tuple[_Chunk, int]:
+        """The chunk holding `ts`, and the position of its piece's outcome in it."""
         chunk = self.chunk(int(ts // CHUNK_SECONDS))
-        return chunk, bisect_right(chunk.times, ts) - 1
+        return chunk, bisect_right(chunk.times, ts) + FIRST_PIECE - 1
 
     def pieces_after(self, ts: float) -> Iterator[tuple[float, tuple]]:
         """(start, outcome) of every piece starting after `ts`, in order,
@@ -159,11 +170,15 @@ class _Compiled:
 
     def tail_until(self, chunk: _Chunk) -> datetime | None:
         """Where the outcome of a chunk's last piece ends, looking into later chunks."""
-        last = chunk.protos[-1]
+        if chunk.start in self.tails:
+            return self.tails[chunk.start]
+        last, until = chunk[-1], None
         for t, later in self.pieces_after(chunk.times[-1]):
             if later is not last:  # one tuple per distinct outcome: identity is equality
-                return _instant(t)
-        return None
+                until = _instant(t)
+                break
+        self.tails[chunk.start] = until
+        return until
 
     def quiet_until(self, ts: int) -> int | None:
         """A lower bound on the next instant >= ts at which a rule that can
@@ -190,7 +205,7 @@ class _Compiled:
         return best
 
 
-def _hot_path(hot: dict[str, _Compiled], tree: CustomerTree, slow: Callable[[str, Any], StateResult]
+def _hot_path(hot: dict[str, _Chunk], tree: CustomerTree, slow: Callable[[str, Any], StateResult]
               ) -> Callable[[str, Any], StateResult]:
     """state_at for the cases that matter to a call router -- a known
     customer, a float, int or aware datetime, a chunk already compiled --
@@ -198,16 +213,18 @@ def _hot_path(hot: dict[str, _Compiled], tree: CustomerTree, slow: Callable[[str
     million customers each object not in the CPU cache costs more than the
     bytecodes); everything else goes to `slow`.
 
-    Out-of-range instants and schedules the compiled path cannot serve need
-    no test here: `hot` holds only customers it may serve, and a form's
-    `chunks` and `current` only chunks wholly inside the range. The result
-    reads its owner from `tree` and its `until` from the chunk when asked."""
-    get_form = hot.get
+    `hot` maps each customer it may serve to the chunk its last query used:
+    calls arrive at about "now", so most queries fall in that chunk, and at
+    a million customers skipping the form's chunk dict skips three cache
+    misses. Out-of-range instants need no test here: `hot` and a form's
+    `chunks` hold only chunks wholly inside the range. The result reads its
+    owner from `tree` and its `until` from the chunk when asked."""
+    get_chunk = hot.get
     new = tuple.__new__
 
     def state_at(customer_id: str, at: Any) -> StateResult:
-        form = get_form(customer_id)
-        if form is not None:
+        chunk = get_chunk(customer_id)
+        if chunk is not None:
             kind = type(at)
             if kind is float:
                 ts = at
@@ -220,14 +237,13 @@ def _hot_path(hot: dict[str, _Compiled], tree: CustomerTree, slow: Callable[[str
                 ts = at
             else:
                 return slow(customer_id, at)
-            chunk = form.current
-            if not chunk.start <= ts < chunk.end:
-                chunk = form.chunks.get(ts // CHUNK_FLOAT)  # a float key finds the int key
+            if not chunk[0] <= ts < chunk[1]:
+                chunk = chunk[3].chunks.get(ts // CHUNK_FLOAT)  # a float key finds the int key
                 if chunk is None:
                     return slow(customer_id, at)
-                form.current = chunk
-            i = bisect_right(chunk.times, ts) - 1
-            proto = chunk.protos[i]
+                hot[customer_id] = chunk
+            i = bisect_right(chunk[2], ts) + 3  # FIRST_PIECE - 1
+            proto = chunk[i]
             return new(StateResult, (proto[0], proto, customer_id, tree, chunk, i, at))
         return slow(customer_id, at)
 
@@ -255,7 +271,10 @@ class CompiledEvaluator:
         self.policy = tree.policy
         self.store = store if store is not None else CompiledStore()
         self._entries: dict[str, _Entry] = {}
-        self._hot: dict[str, _Compiled] = {}  # customer id -> compiled form, if the form may answer
+        # customer id -> the chunk its last hot query used (at first its form's
+        # empty chunk), for customers whose form may answer. Each keeps that
+        # one chunk alive even after the cache drops it: at most one per customer.
+        self._hot: dict[str, _Chunk] = {}
         # An instance attribute, so a query is one plain function call.
         self.state_at = _hot_path(self._hot, tree, self._state_at_slow)
 
@@ -281,7 +300,7 @@ class CompiledEvaluator:
             entry = (owner, compiled, compilable)
             self._entries[customer_id] = entry
             if compilable:
-                self._hot[customer_id] = compiled
+                self._hot[customer_id] = compiled.empty
         return entry
 
     def supports(self, customer_id: str) -> bool:
@@ -309,7 +328,7 @@ class CompiledEvaluator:
         if not entry[2] or not MIN_TS <= ts < HORIZON_TS:
             return self.fallback(customer_id, at)
         chunk, i = entry[1].piece_at(ts)
-        proto = chunk.protos[i]
+        proto = chunk[i]
         return tuple.__new__(StateResult, (proto[0], proto, customer_id, entry[0], chunk, i, at))
 
     def answer(self, customer_id: str, at: datetime) -> StateResult:
@@ -317,7 +336,7 @@ class CompiledEvaluator:
         a schedule `supports()` accepts: never falls back."""
         owner, compiled, _ = self._entry(customer_id)
         chunk, i = compiled.piece_at(at.timestamp())
-        proto = chunk.protos[i]
+        proto = chunk[i]
         return tuple.__new__(StateResult, (proto[0], proto, customer_id, owner, chunk, i, at))
 
     def state_many(self, customer_id: str, timestamps: Any) -> list[str] | Any:
@@ -368,7 +387,7 @@ class CompiledEvaluator:
         owner, compiled, _ = self._entry(customer_id)
         ts = at.timestamp()
         chunk, i = compiled.piece_at(ts)
-        state = chunk.protos[i][0]
+        state = chunk[i][0]
         current = normalise_state(state)
         checked_chunk = None
         for t, later in compiled.pieces_after(ts):
@@ -387,7 +406,7 @@ class CompiledEvaluator:
             return []
         compiled = self._entry(customer_id)[1]
         chunk, i = compiled.piece_at(start.timestamp())
-        proto = chunk.protos[i]
+        proto = chunk[i]
         seg_start = start.astimezone(UTC)
         end = end.astimezone(UTC)
         end_ts = end.timestamp()
@@ -421,6 +440,7 @@ class CompiledStore:
         while len(self._order) > self.max_chunks:
             old, old_idx = self._order.popleft()
             old.chunks.pop(old_idx, None)
+            old.tails.pop(float(old_idx * CHUNK_SECONDS), None)
 
 
 # -------------------------------------------------------------- compiling

@@ -90,3 +90,14 @@ def test_results_pickle_and_copy_as_their_fields(engines):
         assert clone._asdict() == result._asdict()
     assert len(pickle.dumps(result)) < 1000  # the fields, not the compiled chunk
     assert hash(result) == hash(reference.state_at("acme-events", at))
+
+
+def test_caches_stay_bounded_when_queries_spread_over_centuries():
+    engine = Engine.from_file(DEMO, max_chunks=8)
+    reference = Engine.from_file(DEMO, mode="reference")
+    for year in range(1900, 2200, 7):
+        at = datetime(year, 12, 20, 23, 59, tzinfo=UTC)  # the last piece of its chunk, often
+        assert engine.state_at("acme-support", at).until == reference.state_at("acme-support", at).until
+    forms = engine._store.forms.values()
+    assert sum(len(form.chunks) for form in forms) <= 8
+    assert sum(len(form.tails) for form in forms) <= 8
