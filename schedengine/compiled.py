@@ -327,7 +327,10 @@ class CompiledEvaluator:
         entry = self._entry(customer_id)
         if not entry[2] or not MIN_TS <= ts < HORIZON_TS:
             return self.fallback(customer_id, at)
-        chunk, i = entry[1].piece_at(ts)
+        compiled = entry[1]
+        chunk, i = compiled.piece_at(ts)
+        if compiled.chunks.get(int(ts // CHUNK_SECONDS)) is chunk:  # not a chunk at the range's ends
+            self._hot[customer_id] = chunk
         proto = chunk[i]
         return tuple.__new__(StateResult, (proto[0], proto, customer_id, entry[0], chunk, i, at))
 
