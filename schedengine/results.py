@@ -31,7 +31,7 @@ class StateResult(tuple):
 
     Read it by field name. Underneath it is a seven-slot tuple the fast
     path builds in one step: (state, outcome, customer_id, owner, until
-    source, piece, at as given). The outcome tuple, from `state` to
+    source, its position in it, at as given). The outcome tuple, from `state` to
     `time_zone`, is shared by every result with that outcome. `owner` is
     the owner's id, or the tree that knows it; `at` is turned into an aware
     UTC datetime, and `until` is looked up in the compiled chunk, only when
@@ -68,7 +68,7 @@ class StateResult(tuple):
         source = tuple.__getitem__(self, 4)
         if source is None or isinstance(source, datetime):
             return source
-        return source.until(tuple.__getitem__(self, 5))  # a compiled chunk and the piece in it
+        return source.until(tuple.__getitem__(self, 5))  # a compiled chunk and the position in it
 
     @property
     def at(self) -> datetime:
