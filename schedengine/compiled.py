@@ -325,21 +325,20 @@ class CompiledEvaluator:
             ts = at
         else:
             return self.fallback(customer_id, at)
-        entry = self._entry(customer_id)
-        if not entry[2] or not MIN_TS <= ts < HORIZON_TS:
+        if not self._entry(customer_id)[2] or not MIN_TS <= ts < HORIZON_TS:
             return self.fallback(customer_id, at)
-        compiled = entry[1]
+        return self.answer(customer_id, at, ts)
+
+    def answer(self, customer_id: str, at: Any, ts: float | None = None) -> StateResult:
+        """state_at for an aware datetime (or epoch seconds `ts`) the caller
+        knows to be in range, on a schedule `supports()` accepts: never
+        falls back. Leaves the customer pointing at the chunk it used."""
+        owner, compiled, _ = self._entry(customer_id)
+        if ts is None:
+            ts = at.timestamp()
         chunk, i = compiled.piece_at(ts)
         if compiled.chunks.get(int(ts // CHUNK_SECONDS)) is chunk:  # not a chunk at the range's ends
             self._hot[customer_id] = chunk
-        proto = chunk[i]
-        return tuple.__new__(StateResult, (proto[0], proto, customer_id, entry[0], chunk, i, at))
-
-    def answer(self, customer_id: str, at: datetime) -> StateResult:
-        """state_at for an aware datetime the caller knows to be in range and
-        a schedule `supports()` accepts: never falls back."""
-        owner, compiled, _ = self._entry(customer_id)
-        chunk, i = compiled.piece_at(at.timestamp())
         proto = chunk[i]
         return tuple.__new__(StateResult, (proto[0], proto, customer_id, owner, chunk, i, at))
 

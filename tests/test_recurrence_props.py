@@ -77,6 +77,17 @@ def reference_union(rule, lo, hi):
     return merged
 
 
+def occurring(rule):
+    """The rule's windows in UTC and its first occurrence; rejects rules that are invalid or never occur."""
+    try:
+        windows = rule_windows(rule, "UTC")
+    except RuleError:
+        assume(False)
+    first, _ = windows.span()
+    assume(first is not None)
+    return windows, first
+
+
 def clip(intervals, lo, hi):
     return [(max(a, lo), min(b, hi)) for a, b in intervals]
 
@@ -84,12 +95,7 @@ def clip(intervals, lo, hi):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(rule=rules(), offset=st.integers(-400, 12000), length=st.integers(1, 21))
 def test_windows_equal_brute_force(rule, offset, length):
-    try:
-        windows = rule_windows(rule, "UTC")
-    except RuleError:
-        assume(False)
-    first, _ = windows.span()
-    assume(first is not None)
+    windows, first = occurring(rule)
     start = first + timedelta(days=offset)
     end = start + timedelta(days=length)
     expected = [(a, b) for a, b in reference_union(rule, start - DAY, end + DAY) if b > start and a < end]
@@ -106,12 +112,7 @@ def test_windows_equal_brute_force(rule, offset, length):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(rule=rules(), offset=st.integers(-30, 8000), minute=st.integers(0, 24 * 60 * 3))
 def test_next_edge_agrees_with_contains(rule, offset, minute):
-    try:
-        windows = rule_windows(rule, "UTC")
-    except RuleError:
-        assume(False)
-    first, _ = windows.span()
-    assume(first is not None)
+    windows, first = occurring(rule)
     wall = first + timedelta(days=offset, minutes=minute)
     edge = windows.next_edge(wall)
     inside = windows.contains(wall)
