@@ -92,7 +92,7 @@ def cmd_state_at(args: argparse.Namespace) -> int:
     rows += [("time zone", r.time_zone), ("at", _local(engine, r.customer_id, r.at)),
              ("until", _local(engine, r.customer_id, r.until))]
     if r.flow_id:
-        rows.append(("flow", r.flow_id + (f" {json.dumps(r.flow_params)}" if r.flow_params else "")))
+        rows.append(("flow", r.flow_id + (f" {json.dumps(r.to_json()['flowParams'])}" if r.flow_params else "")))
     print(_block(rows))
     return 0
 

@@ -3,9 +3,11 @@ instants as ISO 8601 with offset)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["StateResult", "Change", "Segment", "RuleStep", "Explanation"]
@@ -13,6 +15,35 @@ __all__ = ["StateResult", "Change", "Segment", "RuleStep", "Explanation"]
 
 def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
+
+
+def frozen(value: Any) -> Any:
+    """A read-only copy of a JSON-like value (flow parameters): mappings
+    become read-only mappings, lists tuples. One outcome's parameters are
+    shared by every result with that outcome, so no caller may change them
+    for the next."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+def thawed(value: Any) -> Any:
+    """A plain, JSON-ready copy of a `frozen` value: dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: thawed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thawed(v) for v in value]
+    return value
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return frozenset((k, _hashable(v)) for k, v in value.items())
+    if isinstance(value, tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
 
 
 _FIELDS = ("customer_id", "owner_id", "state", "reason", "rule_id", "rule_name", "priority",
@@ -45,7 +76,7 @@ class StateResult(tuple):
                 rule_name: str | None, priority: int | None, flow_id: str | None,
                 flow_params: dict[str, Any] | None, time_zone: str, at: datetime | float,
                 until: datetime | None) -> "StateResult":
-        outcome = (state, reason, rule_id, rule_name, priority, flow_id, flow_params, time_zone)
+        outcome = (state, reason, rule_id, rule_name, priority, flow_id, frozen(flow_params), time_zone)
         return tuple.__new__(cls, (state, outcome, customer_id, owner_id, until, None, at))
 
     state = property(itemgetter(0))
@@ -55,7 +86,7 @@ class StateResult(tuple):
     rule_name = _outcome(3)
     priority = _outcome(4)
     flow_id = _outcome(5)
-    flow_params = _outcome(6)
+    flow_params = _outcome(6)  # read-only: a mapping of read-only mappings and tuples
     time_zone = _outcome(7)
 
     @property
@@ -93,17 +124,17 @@ class StateResult(tuple):
         return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
-        return hash(self._normal())
+        return hash(tuple(map(_hashable, self._normal())))
 
     def __reduce__(self) -> tuple:
         # Pickle and copy the resolved fields, not the compiled chunk.
         (customer_id, owner_id, state, reason, rule_id, rule_name, priority, flow_id, flow_params,
          time_zone, until, at) = self._normal()
         return (StateResult, (customer_id, owner_id, state, reason, rule_id, rule_name, priority, flow_id,
-                              flow_params, time_zone, at, until))
+                              thawed(flow_params), time_zone, at, until))
 
     def __repr__(self) -> str:
-        values = self._normal()
+        values = tuple(map(thawed, self._normal()))
         inner = ", ".join(f"{name}={values[i]!r}" for i, name in enumerate(_FIELDS))
         return f"StateResult({inner})"
 
@@ -114,7 +145,7 @@ class StateResult(tuple):
         return {
             "customerId": self.customer_id, "ownerId": self.owner_id, "state": self.state,
             "reason": self.reason, "ruleId": self.rule_id, "ruleName": self.rule_name,
-            "priority": self.priority, "flowId": self.flow_id, "flowParams": self.flow_params,
+            "priority": self.priority, "flowId": self.flow_id, "flowParams": thawed(self.flow_params),
             "timeZoneId": self.time_zone, "at": _iso(self.at), "until": _iso(self.until),
         }
 

@@ -5,6 +5,7 @@ compiled), and results whose `until` and `at` are resolved only when read."""
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -90,6 +91,27 @@ def test_results_pickle_and_copy_as_their_fields(engines):
         assert clone._asdict() == result._asdict()
     assert len(pickle.dumps(result)) < 1000  # the fields, not the compiled chunk
     assert hash(result) == hash(reference.state_at("acme-events", at))
+
+
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+def test_flow_params_are_read_only_and_results_with_them_hash_and_pickle(mode):
+    engine = Engine.from_file(DEMO, mode=mode)
+    monday, tuesday = datetime(2027, 3, 1, 15, tzinfo=UTC), datetime(2027, 3, 2, 15, tzinfo=UTC)
+    result = engine.state_at("acme-support", monday)
+    expected = {"greeting": {"stringValue": "Thanks for calling Acme Support."},
+                "queue": {"stringValue": "support-tier1"}}
+    assert result.flow_params == expected
+    with pytest.raises(TypeError):  # shared by every result with this outcome: nobody may change it
+        result.flow_params["queue"]["stringValue"] = "changed"
+    with pytest.raises(TypeError):
+        result.flow_params["extra"] = {}
+    later = engine.state_at("acme-support", tuesday)
+    assert later.flow_params == expected
+    assert hash(result) == hash(engine.state_at("acme-support", monday))
+    assert pickle.loads(pickle.dumps(result)) == copy.deepcopy(result) == result
+    assert json.loads(json.dumps(result.to_json()))["flowParams"] == expected
+    assert type(result.to_json()["flowParams"]["queue"]) is dict  # a copy the caller may change
+    assert "mappingproxy" not in repr(result)
 
 
 def test_caches_stay_bounded_when_queries_spread_over_centuries():
