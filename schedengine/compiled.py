@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from .records import SimpleSchedulingRuleTypes
-from .results import Change, Segment, StateResult, frozen
+from .results import Change, Segment, StateResult
 from .times import MAX_WALL, utc_offset_spans
 from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
 
@@ -558,12 +558,9 @@ def _proto(compiled: _Compiled, key: tuple) -> tuple:
         state, reason, index = key
         rule = None
         if index is not None:
-            rule = next(p.rule for p in compiled.chain[0].rules if p.index == index)
-        params = None
-        if rule is not None and rule.flow_params is not None:
-            params = frozen({k: v.to_wire() for k, v in rule.flow_params.items()})
-        proto = (sys.intern(state), reason, rule.id if rule else None, rule.name if rule else None,
-                 rule.priority if rule else None, rule.flow_id if rule else None, params,
-                 compiled.time_zone)
+            rule = next(p for p in compiled.chain[0].rules if p.index == index)
+        proto = (sys.intern(state), reason, rule.rule_id if rule else None, rule.name if rule else None,
+                 rule.priority if rule else None, rule.flow_id if rule else None,
+                 rule.flow_params if rule else None, compiled.time_zone)
         compiled.protos[key] = proto
     return proto

@@ -62,14 +62,14 @@ class ReferenceEvaluator:
                   parent_state: str | None) -> Iterator[tuple[PreparedRule, bool, str]]:
         """(rule, matched, why) for each rule in evaluation order, up to the first match."""
         wall = _wall(schedule, at)
-        customer = self.tree.customer(schedule.owner_id)
         for p in schedule.rules:
             if p.condition:
                 evaluator = self.policy.condition_evaluator
                 if evaluator is None:
                     yield p, False, f"condition {p.condition!r}: no condition evaluator configured"
                     continue
-                if not evaluator(p.rule, customer, at):
+                customer = self.tree.customer(schedule.owner_id)
+                if not evaluator(self.tree.rule_model(schedule.owner_id, p), customer, at):
                     yield p, False, f"condition {p.condition!r} is false"
                     continue
             if p.kind is ALWAYS:
@@ -87,7 +87,7 @@ class ReferenceEvaluator:
                 yield p, False, "no parent customer"
                 continue
             matched = normalise_state(parent_state) == p.customer_state
-            yield p, matched, f"parent is {parent_state!r}, rule wants {p.rule.customer_state!r}"
+            yield p, matched, f"parent is {parent_state!r}, rule wants {p.wanted_state!r}"
             if matched:
                 return
 
@@ -235,15 +235,12 @@ class ReferenceEvaluator:
 
     def _result(self, customer_id: str, owner: str, outcome: Outcome, at: datetime,
                 until: datetime | None) -> StateResult:
-        rule = outcome.rule.rule if outcome.rule is not None else None
-        params = None
-        if rule is not None and rule.flow_params is not None:
-            params = {k: v.to_wire() for k, v in rule.flow_params.items()}
+        rule = outcome.rule
         return StateResult(
             customer_id=customer_id, owner_id=owner, state=outcome.state, reason=outcome.reason,
-            rule_id=rule.id if rule else None, rule_name=rule.name if rule else None,
+            rule_id=rule.rule_id if rule else None, rule_name=rule.name if rule else None,
             priority=rule.priority if rule else None, flow_id=rule.flow_id if rule else None,
-            flow_params=params, time_zone=self.tree.schedule(owner).zone_name,
+            flow_params=rule.flow_params if rule else None, time_zone=self.tree.schedule(owner).zone_name,
             at=at.astimezone(UTC), until=until,
         )
 
@@ -272,10 +269,10 @@ def _next_transition(schedule: OwnerSchedule, at: datetime, before: datetime) ->
 
 
 def _segment(start: datetime, end: datetime, outcome: Outcome) -> Segment:
-    rule_id = outcome.rule.rule.id if outcome.rule is not None else None
+    rule_id = outcome.rule.rule_id if outcome.rule is not None else None
     return Segment(start=start, end=end, state=outcome.state, reason=outcome.reason, rule_id=rule_id)
 
 
 def _step(p: PreparedRule, verdict: str, why: str) -> RuleStep:
-    return RuleStep(index=p.index, rule_id=p.rule.id, name=p.rule.name, priority=p.rule.priority,
+    return RuleStep(index=p.index, rule_id=p.rule_id, name=p.name, priority=p.priority,
                     kind=p.kind.wire_name, state=p.state, verdict=verdict, why=why)

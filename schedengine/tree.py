@@ -9,10 +9,11 @@ using the old tree safely.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError, WireFormatError
@@ -27,9 +28,10 @@ from .records import (
     SimpleSchedulingRuleTypes,
 )
 from .recurrence import RuleWindows, check_rule, rule_kind, rule_windows
+from .results import frozen
 from .times import resolve_zone
 
-__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label"]
+__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "MODEL_CACHE"]
 
 ALWAYS = SimpleSchedulingRuleTypes.Always
 TIME = SimpleSchedulingRuleTypes.Time
@@ -47,6 +49,13 @@ def normalise_state(name: str | None) -> str:
     return (name or "").strip().casefold()
 
 
+# Customers read lazily (JSON Lines text, wire dicts) are parsed into models
+# when first needed and kept only in a FIFO of this many: a model is ~20 KB
+# against ~1 KB of text, and once a customer's owner and schedule are
+# prepared (and kept) its model is rarely needed again, so a process that
+# touches all of a million customers does not grow by 20 GB.
+MODEL_CACHE = 10_000
+
 _PATH_MARK = "\x00rule\x00"  # stands for a rule's path in shared warnings
 # Fields that do not change when a Time rule's windows are open.
 _NOT_WINDOWS = {"id", "name", "priority", "state", "source", "condition", "flow_id", "flow_params",
@@ -59,19 +68,27 @@ def _windows_key(rule: SchedulingRule, zone: ZoneInfo) -> tuple[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class PreparedRule:
-    """A rule ready to evaluate: its kind resolved, its windows compiled."""
+    """A rule ready to evaluate: its kind resolved, its windows compiled,
+    and the fields a result reports. It does not keep the rule's model
+    (~2 KB each, and prepared schedules are kept for every owner a process
+    has queried): `CustomerTree.rule_model` reads that again when needed."""
 
     index: int  # position in Schedule.Rules
-    rule: SchedulingRule
     kind: SimpleSchedulingRuleTypes
     state: str
     windows: RuleWindows | None  # Time rules only
     customer_state: str | None  # normalised, CustomerState rules only
     condition: str | None  # non-empty Condition text
+    rule_id: str | None
+    name: str | None
+    priority: int | None
+    flow_id: str | None
+    flow_params: Mapping[str, Any] | None  # read-only (results.frozen)
+    wanted_state: str | None  # CustomerState as written, for messages
 
     @property
     def label(self) -> str:
-        return self.rule.name or self.rule.id or f"rule #{self.index}"
+        return self.name or self.rule_id or f"rule #{self.index}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +104,7 @@ class OwnerSchedule:
     # Rules after an unconditional Always rule can never decide anything.
     live_rules: tuple[PreparedRule, ...]
     reads_parent: bool  # some live rule is a CustomerState rule
-    fingerprint: str  # equal fingerprints = identical evaluation (zone + rules)
+    fingerprint: str  # equal fingerprints = identical evaluation (SHA-256 of the zone and the schedule)
 
     def deciding_rules(self, wanted: frozenset[str], fallback_state: str) -> tuple[PreparedRule, ...]:
         """The rules whose window edges can change whether this owner's state
@@ -180,6 +197,7 @@ class CustomerTree:
                                 f'parent "{parent}" does not exist in the tree', chain=(cid, parent))
             self._children.setdefault(parent, []).append(cid)
         self._check_cycles()
+        self._models: dict[str, Customer] = {}  # parsed lazy records, at most MODEL_CACHE (FIFO)
         self._owner: dict[str, str] = {}
         self._zone_name: dict[str, str] = {}
         self._schedules: dict[str, OwnerSchedule] = {}
@@ -208,11 +226,20 @@ class CustomerTree:
             raise UnknownCustomerError(
                 f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} customers; '
                 f'did you load the right file?)') from None
-        if not isinstance(record, Customer):
+        if isinstance(record, Customer):
+            return record
+        models = self._models
+        model = models.get(customer_id)
+        if model is None:
             raw = _decode_line(record, self._position[customer_id]) if isinstance(record, str) else record
-            record = parse_model(Customer, raw, self.label(customer_id))
-            self._customers[customer_id] = record
-        return record
+            model = parse_model(Customer, raw, self.label(customer_id))
+            if len(models) >= MODEL_CACHE:
+                try:
+                    del models[next(iter(models))]
+                except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
+                    pass
+            models[customer_id] = model
+        return model
 
     def position(self, customer_id: str) -> int | None:
         return self._position.get(customer_id)
@@ -331,6 +358,8 @@ class CustomerTree:
         # prepared once and shared.
         body = zone.key + "|" + (schedule.model_dump_json(exclude={"inherit", "time_zone_id"})
                                  if schedule else "")
+        # A digest, not the text (kilobytes per schedule): keys of this map and of compiled forms.
+        body = hashlib.sha256(body.encode()).hexdigest()
         shared = self._by_fingerprint.get(body)
         if shared is not None:
             return replace(shared, owner_id=owner_id)
@@ -370,12 +399,20 @@ class CustomerTree:
         elif kind is CUSTOMER_STATE and not (rule.customer_state or "").strip():
             raise RecordError(f"{path}.customerState: a CustomerState rule needs the parent state "
                               f"to match (e.g. \"Holiday\")", path=f"{path}.customerState")
+        params = rule.flow_params
         return PreparedRule(
-            index=index, rule=rule, kind=kind, state=rule.state or "",
+            index=index, kind=kind, state=rule.state or "",
             windows=windows,
             customer_state=normalise_state(rule.customer_state) if kind is CUSTOMER_STATE else None,
             condition=(rule.condition or "").strip() or None,
+            rule_id=rule.id, name=rule.name, priority=rule.priority, flow_id=rule.flow_id,
+            flow_params=None if params is None else frozen({k: v.to_wire() for k, v in params.items()}),
+            wanted_state=rule.customer_state,
         )
+
+    def rule_model(self, owner_id: str, rule: PreparedRule) -> SchedulingRule:
+        """The record of an owner's prepared rule (for a condition evaluator)."""
+        return self.customer(owner_id).schedule.rules[rule.index]  # type: ignore[union-attr,index]
 
     def state_chain(self, owner_id: str) -> list[str]:
         """[owner, its parent's owner, ...] as far up as CustomerState rules
@@ -443,9 +480,9 @@ class CustomerTree:
                 continue
             owner = self.schedule(cid)
             for p in owner.rules:
-                path = f"{label}.schedule.rules[{p.index}]" + (f' (id "{p.rule.id}")' if p.rule.id else "")
+                path = f"{label}.schedule.rules[{p.index}]" + (f' (id "{p.rule_id}")' if p.rule_id else "")
                 if p.kind is TIME:
-                    warnings.extend(self._time_rule_warnings(p.rule, owner.zone, path))
+                    warnings.extend(self._time_rule_warnings(schedule.rules[p.index], owner.zone, path))  # type: ignore[union-attr,index]
                 if p.condition and self.policy.condition_evaluator is None:
                     warnings.append((f"{path}.condition", f"condition {p.condition!r} never matches: "
                                      "no condition evaluator is configured"))

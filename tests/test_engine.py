@@ -358,9 +358,31 @@ def test_lazy_load_parses_only_what_a_query_reads(tmp_path):
     path.write_text(json.dumps(records))
     engine = Engine.from_file(path, validate=False)
     assert engine.state_at("c7", 0).state == "Open"
-    parsed = [cid for cid, record in engine.tree._customers.items() if not isinstance(record, dict)]
-    assert sorted(parsed) == ["c7", "root"]
+    assert sorted(engine.tree._models) == ["c7", "root"]  # the parsed ones
     with pytest.raises(ValueError, match=r'customers\[501\] \(id "broken"\)\.schedule\.rules\[0\]'):
         engine.state_at("broken", 0)
     with pytest.raises(ValueError, match="25:00"):
         Engine.from_file(path)
+
+
+def test_lazily_read_customers_keep_a_bounded_number_of_parsed_models(tmp_path, monkeypatch):
+    """A process that touches every customer of a large JSON Lines tree keeps
+    MODEL_CACHE parsed models, not one per customer; answers and records are
+    unchanged."""
+    from schedengine import tree as tree_module
+    from schedengine.wire import dump_customers, load_customers
+
+    monkeypatch.setattr(tree_module, "MODEL_CACHE", 3)
+    customers, _ = load_customers(DEMO)
+    path = tmp_path / "demo.jsonl"
+    path.write_text(dump_customers(customers, "jsonl"))
+    lazy, eager = Engine.from_file(path, validate=False), Engine.from_file(DEMO)
+    instants = [datetime(2027, 11, 25, h, tzinfo=UTC) for h in (3, 15, 22)]
+    for _ in range(2):  # the second round re-parses what the first evicted
+        for customer in customers:
+            for at in instants:
+                assert lazy.state_at(customer.id, at) == eager.state_at(customer.id, at)
+            assert lazy.explain(customer.id, instants[1]) == eager.explain(customer.id, instants[1])
+            assert len(lazy.tree._models) <= 3
+    assert lazy.tree.records() == customers
+    assert len(lazy.tree._models) <= 3
