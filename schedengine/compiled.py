@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .records import SimpleSchedulingRuleTypes
 from .results import Change, Segment, StateResult
 from .times import MAX_WALL, utc_offset_spans
-from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
+from .tree import CustomerTree, OwnerSchedule, PreparedRule, copy_without, normalise_state
 
 __all__ = ["CompiledEvaluator", "CHUNK_SECONDS", "MAX_CHUNKS"]
 
@@ -263,7 +263,10 @@ class CompiledEvaluator:
     and the Engine sends those queries to the reference evaluator.
     """
 
-    def __init__(self, tree: CustomerTree, store: "CompiledStore | None" = None):
+    def __init__(self, tree: CustomerTree, store: "CompiledStore | None" = None,
+                 previous: "CompiledEvaluator | None" = None, affected: Sequence[str] = ()):
+        """`previous`: the evaluator of the tree this one replaces after a
+        patch; its entries for customers outside `affected` carry over."""
         self.tree = tree
         # What state_at does with what it cannot answer exactly (naive
         # datetimes, strings, beyond the horizon, conditional schedules); the
@@ -276,6 +279,9 @@ class CompiledEvaluator:
         # empty chunk), for customers whose form may answer. Each keeps that
         # one chunk alive even after the cache drops it: at most one per customer.
         self._hot: dict[str, _Chunk] = {}
+        if previous is not None:
+            self._entries = copy_without(previous._entries, affected)
+            self._hot = copy_without(previous._hot, affected)
         # An instance attribute, so a query is one plain function call.
         self.state_at = _hot_path(self._hot, tree, self._state_at_slow)
 

@@ -57,13 +57,16 @@ class Engine:
         self._write_lock = threading.Lock()  # patches are read-modify-write
         self._install(tree)
 
-    def _install(self, tree: CustomerTree) -> None:
+    def _install(self, tree: CustomerTree, affected: tuple[str, ...] = ()) -> None:
         """Swap in a tree and its evaluators in one assignment, so a reader on
-        another thread sees either the old tree or the new one, never a mix."""
+        another thread sees either the old tree or the new one, never a mix.
+        After a patch, what the old evaluator knew about customers outside
+        `affected` carries over."""
         reference = ReferenceEvaluator(tree)
         compiled = None
         if self.mode == "compiled":
-            compiled = CompiledEvaluator(tree, self._store)
+            previous = self._state[2] if affected else None
+            compiled = CompiledEvaluator(tree, self._store, previous, affected)
             compiled.fallback = partial(self._state_at, tree, reference, compiled)
         self._state = (tree, reference, compiled)
         # The hot path: state_at goes straight to the compiled evaluator, whose
@@ -204,7 +207,7 @@ class Engine:
         or the new one. Compiled forms of unchanged schedules are reused."""
         with self._write_lock:
             plan = plan_patch(self._state[0], customer_id, request, actor=actor)
-            self._install(plan.tree)
+            self._install(plan.tree, plan.affected)
             return plan.customer
 
 

@@ -1,8 +1,9 @@
 """Applying a ``PATCH /customers/{customerId}`` body (SPEC §6).
 
-`plan_patch` is pure: from a tree and a request it builds the complete new
-customer list and a new `CustomerTree` with the same policy, validates
-everything the patch can affect, and returns the result. It never changes
+`plan_patch` is pure: from a tree and a request it builds a new
+`CustomerTree` with the same policy (`CustomerTree.derive`: the patched
+records replaced, the rest shared), validates everything the patch can
+affect, and returns the result. It never changes
 the tree it is given. `Engine.patch` installs the new tree in one
 assignment, so a rejected patch changes nothing and a reader on another
 thread sees the old tree or the new one, never a mix.
@@ -212,14 +213,13 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
         if old.breadcrumb != crumb:
             replaced[cid] = old.model_copy(update={"breadcrumb": crumb})
 
-    records = [replaced.get(c.id, c) for c in tree]
-    positions = [tree.position(c.id) for c in records]
+    # A patch can change the answers of the customer and its descendants
+    # only: every answer depends on the customer's ancestors alone.
+    affected = (customer_id, *tree.descendants(customer_id))
     try:
-        new_tree = CustomerTree(records, tree.policy, positions=positions)  # type: ignore[arg-type]
+        new_tree = tree.derive(replaced, affected)
     except TreeError as exc:  # the checks above should have caught it; keep the tree's words
         raise _rejected(customer_id, str(exc), exc) from exc
-
-    affected = (customer_id, *new_tree.descendants(customer_id))
     _check_affected(new_tree, customer_id, affected)
     return PatchPlan(tree=new_tree, before=before, customer=patched, changed=changed,
                      affected=affected, rewritten=tuple(replaced))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -31,7 +32,7 @@ from .recurrence import RuleWindows, check_rule, rule_kind, rule_windows
 from .results import frozen
 from .times import resolve_zone
 
-__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "MODEL_CACHE"]
+__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "copy_without", "MODEL_CACHE"]
 
 ALWAYS = SimpleSchedulingRuleTypes.Always
 TIME = SimpleSchedulingRuleTypes.Time
@@ -125,6 +126,16 @@ class OwnerSchedule:
         return live[: last + 1]
 
 
+def copy_without(cache: dict, gone: Iterable[Any]) -> dict:
+    """A copy of a cache that readers on other threads may be adding to,
+    less the keys in `gone`. dict() copies in one step under the GIL, where
+    iterating the cache in Python could see it change size."""
+    copy = dict(cache)
+    for key in gone:
+        copy.pop(key, None)
+    return copy
+
+
 def _raw_field(record: dict[str, Any], key: str) -> Any:
     """A wire dict's field by normalised name (any case), as records.py matches it."""
     for name, value in record.items():
@@ -204,6 +215,60 @@ class CustomerTree:
         self._windows: dict[tuple[str, str], RuleWindows] = {}
         self._by_fingerprint: dict[str, OwnerSchedule] = {}
         self._rule_warnings: dict[tuple[str, str], list[ScheduleWarning]] = {}
+
+    def derive(self, replaced: dict[str, Customer], affected: Iterable[str]) -> "CustomerTree":
+        """A new tree in which the customers in `replaced` (already in the
+        tree) have new records: what a patch installs. Everything else is
+        shared or copied, not parsed again -- records read lazily stay text
+        -- and the owners, zones and prepared schedules worked out for
+        customers outside `affected` (the patched customer and its
+        descendants, the only ones whose answers a patch can change) carry
+        over, so a patch on a million-customer tree costs a few dict copies."""
+        new = CustomerTree.__new__(CustomerTree)
+        new.policy = self.policy
+        new._customers = {**self._customers, **replaced}
+        new._position = self._position  # never changed after construction: shared
+        moved = {cid: model.parent_customer_id or None for cid, model in replaced.items()
+                 if (model.parent_customer_id or None) != self._parent[cid]}
+        new._parent = {**self._parent, **moved} if moved else self._parent
+        new._children = dict(self._children) if moved else self._children
+        for cid, parent in moved.items():
+            if parent is not None and parent not in new._customers:
+                raise TreeError(f'{new.label(cid)}.parentCustomerId: parent "{parent}" does not exist '
+                                'in the tree', chain=(cid, parent))
+            old = self._parent[cid]
+            if old is not None:
+                new._children[old] = [k for k in new._children[old] if k != cid]
+            if parent is not None:  # among its new siblings in input order, as __init__ puts it
+                kids = new._children.get(parent, [])
+                at = bisect_right([new._position[k] for k in kids], new._position[cid])
+                new._children[parent] = [*kids[:at], cid, *kids[at:]]
+            new._check_cycle_through(cid)
+        gone = {*affected, *replaced}
+        new._models = copy_without(self._models, gone)
+        new._owner = copy_without(self._owner, gone)
+        new._zone_name = copy_without(self._zone_name, gone)
+        new._schedules = copy_without(self._schedules, gone)
+        # Keyed by content (rule and zone, schedule digest): valid in any tree.
+        new._windows = dict(self._windows)
+        new._by_fingerprint = dict(self._by_fingerprint)
+        new._rule_warnings = dict(self._rule_warnings)
+        return new
+
+    def _check_cycle_through(self, customer_id: str) -> None:
+        """Raise TreeError if the parent chain from `customer_id` loops
+        (a new parent link can close a cycle only through the customers moved)."""
+        chain = [customer_id]
+        seen = {customer_id}
+        parent = self._parent[customer_id]
+        while parent is not None:
+            chain.append(parent)
+            if parent in seen:
+                cycle = chain[chain.index(parent):]
+                raise TreeError(f'customer "{parent}": parent chain forms a cycle: ' + " -> ".join(cycle),
+                                chain=tuple(cycle))
+            seen.add(parent)
+            parent = self._parent[parent]
 
     # ----------------------------------------------------------------- basics
 

@@ -412,6 +412,47 @@ def test_patch_recompiles_only_what_it_affects():
     assert after == {(c, t): reference.state_at(c, t)._asdict() for c in ids for t in instants}
 
 
+def test_a_patch_on_a_lazily_read_tree_parses_and_prepares_only_what_it_affects(tmp_path, monkeypatch):
+    """On a JSON Lines tree loaded with validate=False a patch parses only
+    the records it reads, leaves the rest as text, and the customers it
+    cannot affect keep their prepared schedules and compiled entries."""
+    from schedengine import tree as tree_module
+
+    path = tmp_path / "tree.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in load_generator().generate_records(2000, seed=5)))
+    engine = Engine.from_file(path, validate=False)
+    tree = engine.tree
+    ids = tree.ids()
+    at = "2027-03-10T15:00:00Z"
+    for c in ids:
+        engine.state_at(c, at)
+    target = next(c for c in ids if tree.owner_id(c) == c and 2 <= len(tree.descendants(c)) <= 20)
+    affected = {target, *tree.descendants(target)}
+
+    parsed: list[str] = []
+    prepared: list[str] = []
+    real_parse, real_prepare = tree_module.parse_model, tree_module.CustomerTree._prepare
+    monkeypatch.setattr(tree_module, "parse_model", lambda cls, raw, label: parsed.append(label) or
+                        real_parse(cls, raw, label))
+    monkeypatch.setattr(tree_module.CustomerTree, "_prepare", lambda self, owner: prepared.append(owner) or
+                        real_prepare(self, owner))
+    compiled_before = engine._store.chunks_compiled
+    engine.patch(target, {"name": "Renamed", "schedule": {"timeZoneId": "Europe/London", "rules": [
+        {"id": "open", "state": "Open", "simpleRuleType": "Always"}]}})
+    assert len(parsed) <= 2 * len(affected) + 10  # the customer, its descendants, a few ancestors
+    assert sum(isinstance(r, str) for r in engine.tree._customers.values()) >= len(ids) - len(affected)
+
+    parsed.clear(), prepared.clear()
+    for c in ids:
+        if c not in affected:
+            engine.state_at(c, at)
+    assert parsed == [] and prepared == [] and engine._store.chunks_compiled == compiled_before
+    assert engine.state_at(target, at).state == "Open"
+    reference = Engine.from_records(engine.customers())
+    for c in ids:
+        assert engine.state_at(c, at) == reference.state_at(c, at), c
+
+
 # ------------------------------------------------------------ concurrency
 
 def test_readers_see_the_old_or_the_new_tree():
