@@ -381,7 +381,10 @@ class CompiledEvaluator:
         names: dict[str, int] = {}
         bounds: list[float] = []
         codes: list[int] = []
-        for idx in np.unique(chunk_ids).tolist():
+        first = int(chunk_ids.min())  # which chunks occur, by a mask: O(n), where np.unique sorts
+        present = np.zeros(int(chunk_ids.max()) - first + 1, dtype=bool)
+        present[chunk_ids - first] = True
+        for idx in (np.flatnonzero(present) + first).tolist():
             chunk = compiled.chunk(idx)
             bounds.extend(chunk.times)
             codes.extend(names.setdefault(p[0], len(names)) for p in chunk.protos)

@@ -167,7 +167,11 @@ class Engine:
         tree, reference, compiled = self._state
         if compiled is not None and compiled.supports(customer_id):
             values = instants if _is_array(instants) else list(instants)
-            if len(values) == 0 or (MIN_EPOCH <= min(values) and max(values) < HORIZON_EPOCH):
+            if len(values) == 0:
+                return compiled.state_many(customer_id, values)
+            # numpy's own min and max: the builtins would box every element.
+            lo, hi = (values.min(), values.max()) if _is_array(values) else (min(values), max(values))
+            if MIN_EPOCH <= lo and hi < HORIZON_EPOCH:
                 return compiled.state_many(customer_id, values)
         return [reference.state_at(customer_id, to_instant(float(at), None)).state for at in instants]
 

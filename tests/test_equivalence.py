@@ -1,7 +1,7 @@
 """The compiled fast path equals the reference evaluator: for random trees,
 rules and zones (Australia/Lord_Howe included), at instants drawn uniformly,
 at every window edge +-1 us, and at every DST transition +-1 us; for
-state_at (with until), next_change and timeline."""
+state_at (with until), next_change, timeline and state_many."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ from hypothesis import strategies as st
 
 from schedengine import Engine
 from schedengine.testing import customer_trees, instants
+
+try:  # the `fast` extra, which `make test` installs
+    import numpy
+except ImportError:  # pragma: no cover
+    numpy = None
 
 UTC = timezone.utc
 US = timedelta(microseconds=1)
@@ -84,6 +89,13 @@ def test_compiled_equals_reference(records, start, days, uniform):
             assert _same(compiled.state_at(cid, ts), reference.state_at(cid, ts))
         for at in [p for p in probes if start <= p < end][:: 7]:
             _assert_next_change(compiled, reference, timeline, cid, at, end)
+        # Bulk: the same probes as epoch seconds, in any order, one state name each.
+        shuffled = probes[1::2] + probes[::2]
+        expected = [reference.state_at(cid, at).state for at in shuffled]
+        assert compiled.state_many(cid, [at.timestamp() for at in shuffled]) == expected
+        if numpy is not None:
+            got = compiled.state_many(cid, numpy.array([at.timestamp() for at in shuffled]))
+            assert got.dtype == object and got.tolist() == expected
 
 
 def _assert_next_change(compiled: Engine, reference: Engine, timeline: list, cid: str, at: datetime,
@@ -144,3 +156,19 @@ def test_far_instants(at):
     for customer in ("acme", "acme-support", "acme-london", "acme-events"):
         assert compiled.state_at(customer, at) == reference.state_at(customer, at)
         assert compiled.next_change(customer, at) == reference.next_change(customer, at)
+
+
+@pytest.mark.parametrize("container", ["list", "numpy"])
+def test_state_many_edge_cases(container):
+    """Empty input, ints, and instants outside [1800, 2400) (answered one
+    by one by the reference evaluator) give the same names as state_at."""
+    if container == "numpy":
+        pytest.importorskip("numpy")
+    engine = Engine.from_file(DEMO)
+    wrap = (lambda xs: numpy.array(xs)) if container == "numpy" else list
+    assert list(engine.state_many("acme", wrap([]))) == []
+    inside = [datetime(2027, 7, 5, h, tzinfo=UTC).timestamp() for h in (3, 14, 23)]
+    outside = [datetime(1700, 1, 1, tzinfo=UTC).timestamp(), datetime(2500, 1, 1, tzinfo=UTC).timestamp()]
+    for values in ([int(t) for t in inside], inside + outside, outside):
+        expected = [engine.state_at("acme", float(t)).state for t in values]
+        assert list(engine.state_many("acme", wrap(values))) == expected
