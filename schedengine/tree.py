@@ -67,7 +67,7 @@ def _windows_key(rule: SchedulingRule, zone: ZoneInfo) -> tuple[str, str]:
     return (zone.key, rule.model_dump_json(exclude=_NOT_WINDOWS))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # by identity: flow_params is not hashable
 class PreparedRule:
     """A rule ready to evaluate: its kind resolved, its windows compiled,
     and the fields a result reports. It does not keep the rule's model
