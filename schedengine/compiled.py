@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from .records import SimpleSchedulingRuleTypes
 from .results import Change, Segment, StateResult
+from .recurrence import RuleWindows
 from .times import MAX_WALL, utc_offset_spans
 from .tree import CustomerTree, OwnerSchedule, PreparedRule, copy_without, normalise_state
 
@@ -49,6 +50,9 @@ CHUNK_FLOAT = float(CHUNK_SECONDS)
 # 0.6 GB, room for a week of a million customers on 300,000 distinct
 # schedules; pass Engine(max_chunks=...) to trade memory for recompiles.
 MAX_CHUNKS = 1_000_000
+# Rule windows over one chunk's wall range remembered at once (FIFO), each a
+# few hundred bytes: about 30 MB.
+MAX_MEMBERSHIPS = 100_000
 HORIZON_TS = int((MAX_WALL - NAIVE_EPOCH).total_seconds())  # nothing is reported at or after
 DAY = 86400
 ALWAYS = SimpleSchedulingRuleTypes.Always
@@ -445,6 +449,28 @@ class CompiledStore:
         self.forms: dict[tuple, _Compiled] = {}
         self._order: deque[tuple[_Compiled, int]] = deque()
         self.chunks_compiled = 0  # work counter for tests
+        self._memberships: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self.windows_computed = 0  # work counter for tests
+
+    def membership(self, windows: RuleWindows, lo: int, hi: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """A rule's windows meeting wall seconds [lo, hi), as (starts, ends)
+        in wall seconds. Remembered (FIFO, at most MAX_MEMBERSHIPS): forms
+        that share a rule in the same zone ask for the same chunk's range,
+        so most first queries of a large tree find it here."""
+        key = (windows, lo, hi)
+        found = self._memberships.get(key)
+        if found is None:
+            spans = windows.windows(_wall_at(lo), _wall_at(hi))
+            found = (tuple(_wall_seconds(a) for a, _ in spans), tuple(_wall_seconds(b) for _, b in spans))
+            memo = self._memberships
+            if len(memo) >= MAX_MEMBERSHIPS:
+                try:
+                    del memo[next(iter(memo))]
+                except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
+                    pass
+            memo[key] = found
+            self.windows_computed += 1
+        return found
 
     def remember(self, compiled: _Compiled, idx: int, chunk: _Chunk) -> None:
         compiled.chunks[idx] = chunk
@@ -467,10 +493,6 @@ def _is_numpy_array(value: Any) -> bool:
     return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
 
 
-def _membership(windows: list[tuple[datetime, datetime]]) -> tuple[list[int], list[int]]:
-    starts = [_wall_seconds(a) for a, _ in windows]
-    ends = [_wall_seconds(b) for _, b in windows]
-    return starts, ends
 
 
 def _inside(starts: list[int], ends: list[int], wall: int) -> bool:
@@ -496,7 +518,7 @@ def compile_chunk(compiled: _Compiled, idx: int) -> _Chunk:
             lo = min(a + off for a, _, off in spans)
             hi = max(b + off for _, b, off in spans)
             for p in time_rules:
-                starts, ends = _membership(p.windows.windows(_wall_at(lo), _wall_at(hi)))  # type: ignore[union-attr]
+                starts, ends = compiled.store.membership(p.windows, lo, hi)  # type: ignore[arg-type]
                 rules[p.index] = (starts, ends)
                 for a, b, off in spans:
                     for edge in starts + ends:

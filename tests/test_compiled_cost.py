@@ -68,3 +68,21 @@ def test_chunk_cache_is_bounded():
         engine.state_at("c", datetime(year, 6, 1, tzinfo=UTC))
     assert sum(len(form.chunks) for form in engine._store.forms.values()) <= 10
     assert engine.state_at("c", datetime(2027, 6, 1, 14, tzinfo=UTC)).state == "Business Hours"  # recompiled
+
+
+def test_forms_that_share_a_rule_compute_its_windows_once_per_chunk():
+    """Two customers whose schedules differ in one holiday: the second
+    customer's first query computes only that holiday's windows; the seven
+    rules they share come from the store's memo."""
+    own, other = business_schedule(2026), business_schedule(2026)
+    other["rules"][0] = {**other["rules"][0], "byMonth": [2], "byMonthDay": [2]}
+    records = [{"id": "a", "schedule": own}, {"id": "b", "schedule": other}]
+    engine, reference = Engine.from_records(records), Engine.from_records(records, mode="reference")
+    store = engine._store
+    at = datetime(2027, 2, 2, 15, tzinfo=UTC)
+    assert engine.state_at("a", at) == reference.state_at("a", at)
+    first = store.windows_computed
+    assert first == 8 and store.chunks_compiled == 1
+    assert engine.state_at("b", at) == reference.state_at("b", at)  # a Holiday: its own rule decides
+    assert engine.state_at("b", at).state == "Holiday"
+    assert store.windows_computed - first == 1 and store.chunks_compiled == 2
