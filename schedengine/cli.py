@@ -21,6 +21,7 @@ from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
 from .records import unknown_fields
 from .render import week_grid
+from .results import thawed
 from .wire import decode, detect_format
 
 __all__ = ["main", "main_entry"]
@@ -92,7 +93,7 @@ def cmd_state_at(args: argparse.Namespace) -> int:
     rows += [("time zone", r.time_zone), ("at", _local(engine, r.customer_id, r.at)),
              ("until", _local(engine, r.customer_id, r.until))]
     if r.flow_id:
-        rows.append(("flow", r.flow_id + (f" {json.dumps(r.to_json()['flowParams'])}" if r.flow_params else "")))
+        rows.append(("flow", r.flow_id + (f" {json.dumps(thawed(r.flow_params))}" if r.flow_params else "")))
     print(_block(rows))
     return 0
 

@@ -35,7 +35,8 @@ from .records import SimpleSchedulingRuleTypes
 from .results import Change, Segment, StateResult
 from .recurrence import RuleWindows
 from .times import MAX_WALL, utc_offset_spans
-from .tree import CustomerTree, OwnerSchedule, PreparedRule, copy_without, normalise_state
+from .caches import copy_without, put_bounded
+from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
 
 __all__ = ["CompiledEvaluator", "CHUNK_SECONDS", "MAX_CHUNKS"]
 
@@ -357,7 +358,7 @@ class CompiledEvaluator:
         the horizon). A numpy array is answered with numpy (an object array
         of names); anything else with a plain loop (a list of names)."""
         compiled = self._entry(customer_id)[1]
-        if _is_numpy_array(timestamps):
+        if is_numpy_array(timestamps):
             return self._state_many_numpy(compiled, timestamps)
         out: list[str] = []
         append = out.append
@@ -462,13 +463,7 @@ class CompiledStore:
         if found is None:
             spans = windows.windows(_wall_at(lo), _wall_at(hi))
             found = (tuple(_wall_seconds(a) for a, _ in spans), tuple(_wall_seconds(b) for _, b in spans))
-            memo = self._memberships
-            if len(memo) >= MAX_MEMBERSHIPS:
-                try:
-                    del memo[next(iter(memo))]
-                except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
-                    pass
-            memo[key] = found
+            put_bounded(self._memberships, key, found, MAX_MEMBERSHIPS)
             self.windows_computed += 1
         return found
 
@@ -489,10 +484,9 @@ def _unanswerable(customer_id: str, at: Any) -> StateResult:
                      "use Engine.state_at, which falls back to the reference evaluator")
 
 
-def _is_numpy_array(value: Any) -> bool:
+def is_numpy_array(value: Any) -> bool:
+    """Without importing numpy, which is optional."""
     return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
-
-
 
 
 def _inside(starts: list[int], ends: list[int], wall: int) -> bool:

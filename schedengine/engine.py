@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from functools import partial
 from typing import Any, Iterable, Literal, Mapping
 
-from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore
+from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_array
 from .errors import RecordError
 from .patching import plan_patch
 from .policy import Policy
@@ -34,10 +34,6 @@ Mode = Literal["compiled", "reference"]
 MIN_INSTANT = datetime(1800, 1, 1, tzinfo=UTC)
 MIN_EPOCH = (MIN_INSTANT - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 HORIZON_EPOCH = (HORIZON - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
-
-
-def _is_array(value: Any) -> bool:
-    return type(value).__module__ == "numpy"
 
 
 class Engine:
@@ -166,11 +162,11 @@ class Engine:
         answer them all exactly, else one reference query each."""
         tree, reference, compiled = self._state
         if compiled is not None and compiled.supports(customer_id):
-            values = instants if _is_array(instants) else list(instants)
+            values = instants if is_numpy_array(instants) else list(instants)
             if len(values) == 0:
                 return compiled.state_many(customer_id, values)
             # numpy's own min and max: the builtins would box every element.
-            lo, hi = (values.min(), values.max()) if _is_array(values) else (min(values), max(values))
+            lo, hi = (values.min(), values.max()) if is_numpy_array(values) else (min(values), max(values))
             if MIN_EPOCH <= lo and hi < HORIZON_EPOCH:
                 return compiled.state_many(customer_id, values)
         return [reference.state_at(customer_id, to_instant(float(at), None)).state for at in instants]

@@ -10,7 +10,7 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["StateResult", "Change", "Segment", "RuleStep", "Explanation"]
+__all__ = ["StateResult", "Change", "Segment", "RuleStep", "Explanation", "frozen", "thawed"]
 
 
 def _iso(at: datetime | None) -> str | None:

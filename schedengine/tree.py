@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from .caches import copy_without, put_bounded
 from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError, WireFormatError
 from .policy import Policy, order_rules
 from .records import (
@@ -32,7 +33,7 @@ from .recurrence import RuleWindows, check_rule, rule_kind, rule_windows
 from .results import frozen
 from .times import resolve_zone
 
-__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "copy_without", "MODEL_CACHE"]
+__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "MODEL_CACHE"]
 
 ALWAYS = SimpleSchedulingRuleTypes.Always
 TIME = SimpleSchedulingRuleTypes.Time
@@ -124,16 +125,6 @@ class OwnerSchedule:
             if normalise_state(p.state) in wanted:
                 last = i
         return live[: last + 1]
-
-
-def copy_without(cache: dict, gone: Iterable[Any]) -> dict:
-    """A copy of a cache that readers on other threads may be adding to,
-    less the keys in `gone`. dict() copies in one step under the GIL, where
-    iterating the cache in Python could see it change size."""
-    copy = dict(cache)
-    for key in gone:
-        copy.pop(key, None)
-    return copy
 
 
 def _raw_field(record: dict[str, Any], key: str) -> Any:
@@ -298,12 +289,7 @@ class CustomerTree:
         if model is None:
             raw = _decode_line(record, self._position[customer_id]) if isinstance(record, str) else record
             model = parse_model(Customer, raw, self.label(customer_id))
-            if len(models) >= MODEL_CACHE:
-                try:
-                    del models[next(iter(models))]
-                except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
-                    pass
-            models[customer_id] = model
+            put_bounded(models, customer_id, model, MODEL_CACHE)
         return model
 
     def position(self, customer_id: str) -> int | None:
@@ -424,8 +410,8 @@ class CustomerTree:
         body = zone.key + "|" + (schedule.model_dump_json(exclude={"inherit", "time_zone_id"})
                                  if schedule else "")
         # A digest, not the text (kilobytes per schedule): keys of this map and of compiled forms.
-        body = hashlib.sha256(body.encode()).hexdigest()
-        shared = self._by_fingerprint.get(body)
+        fingerprint = hashlib.sha256(body.encode()).hexdigest()
+        shared = self._by_fingerprint.get(fingerprint)
         if shared is not None:
             return replace(shared, owner_id=owner_id)
         rules: list[SchedulingRule] = list(schedule.rules or ()) if schedule else []
@@ -447,9 +433,9 @@ class CustomerTree:
             owner_id=owner_id, zone=zone, zone_name=zone.key, force_closed=force_closed,
             default_state=default_state, rules=tuple(prepared), live_rules=tuple(live),
             reads_parent=any(p.kind is CUSTOMER_STATE for p in live),
-            fingerprint=body,
+            fingerprint=fingerprint,
         )
-        self._by_fingerprint[body] = result
+        self._by_fingerprint[fingerprint] = result
         return result
 
     def _prepare_rule(self, index: int, rule: SchedulingRule, zone: ZoneInfo, path: str) -> PreparedRule:
