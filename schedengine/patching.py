@@ -106,12 +106,7 @@ def changed_fields(patch: PatchCustomer) -> tuple[str, ...]:
 
 def known_tags(tree: CustomerTree) -> dict[str, Tag]:
     """Every tag the tree knows, by id; the first definition in input order wins."""
-    tags: dict[str, Tag] = {}
-    for customer in tree:
-        for tag in customer.tags or ():
-            if tag.id and tag.id not in tags:
-                tags[tag.id] = tag
-    return tags
+    return tree.tags()
 
 
 def _rejected(customer_id: str, detail: str, cause: BaseException) -> PatchError:

@@ -28,6 +28,7 @@ from .records import (
     CustomerBreadcrumb,
     SchedulingRule,
     SimpleSchedulingRuleTypes,
+    Tag,
 )
 from .recurrence import RuleWindows, check_rule, rule_kind, rule_windows
 from .results import frozen
@@ -291,6 +292,27 @@ class CustomerTree:
             model = parse_model(Customer, raw, self.label(customer_id))
             put_bounded(models, customer_id, model, MODEL_CACHE)
         return model
+
+    def tags(self) -> dict[str, Tag]:
+        """Every tag the customers define, by id; the first definition in
+        input order wins. A record read lazily is not parsed whole for this,
+        only its tags: a patch with tagIds on a million-customer tree reads
+        each line's JSON, not a million models."""
+        found: dict[str, Tag] = {}
+        for cid, record in self._customers.items():
+            model = record if isinstance(record, Customer) else self._models.get(cid)
+            if model is not None:
+                defined: Iterable[Tag] = model.tags or ()
+            else:
+                raw = _decode_line(record, self._position[cid]) if isinstance(record, str) else record
+                listed = _raw_field(raw, "tags")
+                if listed is not None and not isinstance(listed, list):
+                    listed = self.customer(cid).tags  # not a list: the model reports it
+                defined = [parse_model(Tag, t, f"{self.label(cid)}.tags[{i}]") for i, t in enumerate(listed or ())]
+            for tag in defined:
+                if tag.id and tag.id not in found:
+                    found[tag.id] = tag
+        return found
 
     def position(self, customer_id: str) -> int | None:
         return self._position.get(customer_id)

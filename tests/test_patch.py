@@ -453,12 +453,47 @@ def test_a_patch_on_a_lazily_read_tree_parses_and_prepares_only_what_it_affects(
         assert engine.state_at(c, at) == reference.state_at(c, at), c
 
 
+def test_a_tag_ids_patch_on_a_lazily_read_tree_reads_only_the_tags(tmp_path, monkeypatch):
+    """Resolving tagIds needs every tag the tree defines: from records read
+    lazily that is their tags, not whole models; the result is the eager one."""
+    from schedengine import tree as tree_module
+    from schedengine.records import Customer
+
+    records = list(load_generator().generate_records(500, seed=8))
+    path = tmp_path / "tree.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    lazy, eager = Engine.from_file(path, validate=False), Engine.from_records(records)
+    target = records[-1]["id"]
+    tag_ids = sorted({t["id"] for r in records for t in r.get("tags") or ()})[:2]
+    assert len(tag_ids) == 2
+    whole: list[str] = []
+    real_parse = tree_module.parse_model
+    monkeypatch.setattr(tree_module, "parse_model", lambda cls, raw, label: (
+        whole.append(label) if cls is Customer else None) or real_parse(cls, raw, label))
+    patched = lazy.patch(target, {"tagIds": tag_ids})
+    assert len(whole) <= 10  # the customer and its ancestors, not the tree
+    assert patched.tags == eager.patch(target, {"tagIds": tag_ids}).tags
+    assert [t.id for t in patched.tags] == tag_ids
+
+
 # ------------------------------------------------------------ concurrency
 
-def test_readers_see_the_old_or_the_new_tree():
+@pytest.mark.parametrize("loading", ["eager", "lazy"])
+def test_readers_see_the_old_or_the_new_tree(loading, tmp_path, monkeypatch):
     """4 readers hammer queries while a writer swaps acme-support's schedule
-    200 times: every answer is one of the two precomputed ones."""
-    engine = Engine.from_file(DEMO)
+    200 times: every answer is one of the two precomputed ones. Lazily: the
+    demo as JSON Lines, with room for 2 parsed models, so readers evict
+    models while the writer copies the caches."""
+    if loading == "eager":
+        engine = Engine.from_file(DEMO)
+    else:
+        from schedengine import tree as tree_module
+        from schedengine.wire import dump_customers
+
+        monkeypatch.setattr(tree_module, "MODEL_CACHE", 2)
+        path = tmp_path / "demo.jsonl"
+        path.write_text(dump_customers(load_customers(DEMO)[0], "jsonl"))
+        engine = Engine.from_file(path, validate=False)
     schedule_a = engine.tree.customer("acme-support").schedule.to_wire()
     schedule_b = {"timeZoneId": "Europe/London", "defaultState": "Closed", "rules": [
         {"id": "b-desk", "name": "Desk", "priority": 5, "state": "Desk", "frequency": "Daily",
