@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import load_generator
 
@@ -25,6 +27,7 @@ from schedengine.cli import main
 from schedengine.errors import RecordError, RuleError, TreeError
 from schedengine.patching import plan_patch
 from schedengine.results import Change
+from schedengine.testing import customer_trees, instants, schedules
 from schedengine.wire import detect_format, load_customers
 
 freezegun = pytest.importorskip("freezegun")  # a declared test dependency
@@ -351,6 +354,36 @@ def test_answers_after_patches_equal_a_fresh_engine(engine):
     assert engine.state_at("acme-support", NY_DAY).state == "Business Hours"
     sales = engine.state_at("acme-sales", NY_DAY)  # no zone of its own: New York, from acme
     assert (sales.state, sales.time_zone) == ("Sales", "America/New_York")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=customer_trees(max_customers=6), data=st.data(),
+       probes=st.lists(instants(), min_size=3, max_size=3))
+def test_random_patches_on_a_warm_engine_equal_a_fresh_engine(records, data, probes):
+    """Whatever a patch carries over (owners, zones, prepared schedules,
+    compiled entries of customers outside the patched subtree) is exactly
+    what a fresh engine would work out: random trees, every customer
+    queried before each patch, three patches in a row."""
+    engine = Engine.from_records(records)
+    ids = engine.tree.ids()
+    for _ in range(3):
+        for c in ids:
+            for t in probes:
+                engine.state_at(c, t)
+        target = data.draw(st.sampled_from(ids))
+        below = {target, *engine.tree.descendants(target)}
+        kind = data.draw(st.sampled_from(["parent", "schedule", "inherit"]))
+        if kind == "parent" and len(below) < len(ids):
+            body = {"parentCustomerId": data.draw(st.sampled_from([c for c in ids if c not in below]))}
+        elif kind == "inherit" and engine.tree.parent_id(target) is not None:
+            body = {"schedule": {"inherit": True}}
+        else:
+            body = {"schedule": data.draw(schedules(allow_customer_state=True))}
+        engine.patch(target, body)
+        reference = fresh(engine)
+        for c in ids:
+            for t in probes:
+                assert engine.state_at(c, t) == reference.state_at(c, t), (target, body, c, t)
 
 
 def test_alternating_two_schedules_compiles_each_form_once():
