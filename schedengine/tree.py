@@ -136,10 +136,13 @@ def _raw_field(record: dict[str, Any], key: str) -> Any:
     return None
 
 
-def _decode_line(line: str, position: int) -> dict[str, Any]:
-    """One JSON Lines record, kept as text until needed."""
+def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
+    """A stored lazy record as a wire dict: a JSON Lines record is kept as
+    text until needed, a dict is already one."""
+    if not isinstance(record, str):
+        return record
     try:
-        raw = json.loads(line)
+        raw = json.loads(record)
     except ValueError as exc:
         raise WireFormatError(f"customers[{position}]: not valid JSON: {exc}", path=f"customers[{position}]") from exc
     if not isinstance(raw, dict):
@@ -174,7 +177,7 @@ class CustomerTree:
         for i, customer in enumerate(customers):
             pos = positions[i] if positions is not None else i
             if isinstance(customer, (dict, str)):
-                raw = _decode_line(customer, pos) if isinstance(customer, str) else customer
+                raw = _wire_dict(customer, pos)
                 cid = _raw_id(_raw_field(raw, "id"))
                 if cid is None:  # let the model say what is wrong
                     parse_model(Customer, raw, f"customers[{pos}]")
@@ -288,7 +291,7 @@ class CustomerTree:
         models = self._models
         model = models.get(customer_id)
         if model is None:
-            raw = _decode_line(record, self._position[customer_id]) if isinstance(record, str) else record
+            raw = _wire_dict(record, self._position[customer_id])
             model = parse_model(Customer, raw, self.label(customer_id))
             put_bounded(models, customer_id, model, MODEL_CACHE)
         return model
@@ -304,7 +307,7 @@ class CustomerTree:
             if model is not None:
                 defined: Iterable[Tag] = model.tags or ()
             else:
-                raw = _decode_line(record, self._position[cid]) if isinstance(record, str) else record
+                raw = _wire_dict(record, self._position[cid])
                 listed = _raw_field(raw, "tags")
                 if listed is not None and not isinstance(listed, list):
                     listed = self.customer(cid).tags  # not a list: the model reports it
