@@ -244,7 +244,10 @@ def _hot_path(hot: dict[str, _Chunk], tree: CustomerTree, slow: Callable[[str, A
             else:
                 return slow(customer_id, at)
             if not chunk[0] <= ts < chunk[1]:
-                chunk = chunk[3].chunks.get(ts // CHUNK_FLOAT)  # a float key finds the int key
+                try:
+                    chunk = chunk[3].chunks.get(ts // CHUNK_FLOAT)  # a float key finds the int key
+                except OverflowError:  # an int beyond any float: the slow path says so
+                    chunk = None
                 if chunk is None:
                     return slow(customer_id, at)
                 hot[customer_id] = chunk

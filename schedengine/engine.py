@@ -12,6 +12,7 @@ import os
 import threading
 from datetime import date, datetime, timezone
 from functools import partial
+from numbers import Integral, Real
 from typing import Any, Iterable, Literal, Mapping
 
 from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_array
@@ -34,6 +35,12 @@ Mode = Literal["compiled", "reference"]
 MIN_INSTANT = datetime(1800, 1, 1, tzinfo=UTC)
 MIN_EPOCH = (MIN_INSTANT - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 HORIZON_EPOCH = (HORIZON - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+# Instants a query accepts (UTC): Python's datetime range less a year at each
+# end, so the owner's wall clock, the evaluators' day-wide margins and the
+# CLI's default week after an instant all stay representable.
+FIRST_INSTANT = datetime(2, 1, 1, tzinfo=UTC)
+END_INSTANT = datetime(9998, 1, 1, tzinfo=UTC)
+INF = float("inf")
 
 
 class Engine:
@@ -156,20 +163,28 @@ class Engine:
         return reference.state_at(customer_id, at)
 
     def state_many(self, customer_id: str, instants: Any) -> Any:
-        """State names at many instants given as epoch seconds: a list (or
-        any iterable) gives a list, a numpy array an object array (with the
-        `fast` extra installed). Served from the compiled form when it can
-        answer them all exactly, else one reference query each."""
+        """State names at many instants given as epoch seconds (int or float,
+        not bool): a list (or any iterable) gives a list, a numpy array an
+        object array of the same shape (with the `fast` extra installed).
+        Served from the compiled form when it can answer them all exactly,
+        else one reference query each. Any element that is not epoch seconds
+        in range raises RecordError naming it, before anything is evaluated."""
         tree, reference, compiled = self._state
-        if compiled is not None and compiled.supports(customer_id):
-            values = instants if is_numpy_array(instants) else list(instants)
-            if len(values) == 0:
-                return compiled.state_many(customer_id, values)
-            # numpy's own min and max: the builtins would box every element.
-            lo, hi = (values.min(), values.max()) if is_numpy_array(values) else (min(values), max(values))
-            if MIN_EPOCH <= lo and hi < HORIZON_EPOCH:
-                return compiled.state_many(customer_id, values)
-        return [reference.state_at(customer_id, to_instant(float(at), None)).state for at in instants]
+        array = is_numpy_array(instants)
+        values = instants if array else list(instants)
+        if array and values.dtype.kind not in "iuf":
+            raise RecordError(f"instants: an array of {values.dtype} is not epoch seconds", path="instants")
+        if compiled is not None and compiled.supports(customer_id) and _all_compilable(values, array):
+            return compiled.state_many(customer_id, values)
+        checked = [_epoch_instant(value, i) for i, value in enumerate(values.flat if array else values)]
+        states = [reference.state_at(customer_id, at).state for at in checked]
+        if array:
+            import numpy as np  # present: `values` is an ndarray
+
+            out = np.empty(len(states), dtype=object)
+            out[:] = states
+            return out.reshape(values.shape)
+        return states
 
     def next_change(self, customer_id: str, at: Instant) -> Change | None:
         state = self._state
@@ -180,7 +195,13 @@ class Engine:
         state = self._state
         start = self.instant(customer_id, start, state[0])
         end = self.instant(customer_id, end, state[0])
-        return self._evaluator(*state, customer_id, start, end).timeline(customer_id, start, end)
+        if end < start:  # swapped arguments, most likely: an empty list would hide that
+            raise RecordError(f"the timeline's end {end.isoformat()} is before its start {start.isoformat()}",
+                              path="end")
+        # Only `start` must be in the compiled range: no change at or after the
+        # horizon is reported, so a timeline reaching past it ends with one
+        # segment there on either evaluator.
+        return self._evaluator(*state, customer_id, start).timeline(customer_id, start, end)
 
     def explain(self, customer_id: str, at: Instant) -> Explanation:
         """The reference evaluator's account (explaining is never hot)."""
@@ -212,28 +233,69 @@ class Engine:
 
 
 def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
-    """Aware UTC datetime from any accepted instant form. `zone_of_owner` is
-    called only for naive input."""
-    if isinstance(at, bool):
-        raise RecordError(f"{at!r} is not an instant", path="at")
-    if isinstance(at, (int, float)):
-        try:
-            return datetime.fromtimestamp(at, UTC)
-        except (OverflowError, OSError, ValueError) as exc:
-            raise RecordError(f"{at!r} is out of range as epoch seconds", path="at") from exc
-    if isinstance(at, str):
-        text = at.strip()
-        try:
-            parsed = datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError as exc:
-            raise RecordError(f"{at!r} is not an ISO 8601 instant (e.g. 2027-07-05T10:30:00-04:00)",
-                              path="at") from exc
-        at = parsed
-    if isinstance(at, datetime):
+    """Aware UTC datetime from any accepted instant form, within
+    [FIRST_INSTANT, END_INSTANT). `zone_of_owner` is called only for naive input."""
+    given = at
+    if isinstance(at, bool) or (isinstance(at, float) and at != at):
+        raise RecordError(f"{_shown(at)} is not an instant", path="at")
+    try:
+        if isinstance(at, Real):  # int, float, numpy scalars, Fraction
+            at = datetime.fromtimestamp(int(at) if isinstance(at, Integral) else float(at), UTC)
+        elif isinstance(at, str):
+            try:
+                at = datetime.fromisoformat(at.strip().replace("z", "Z"))
+            except ValueError as exc:
+                raise RecordError(f"{_shown(at)} is not an ISO 8601 instant (e.g. 2027-07-05T10:30:00-04:00)",
+                                  path="at") from exc
+        elif isinstance(at, date) and not isinstance(at, datetime):
+            at = datetime(at.year, at.month, at.day)
+        if not isinstance(at, datetime):
+            raise RecordError(f"{_shown(at)} is not an instant (expected a datetime, ISO string or epoch seconds)",
+                              path="at")
         if at.tzinfo is None or at.tzinfo.utcoffset(at) is None:
-            return at.replace(tzinfo=zone_of_owner()).astimezone(UTC)
-        return at.astimezone(UTC)
-    if isinstance(at, date):
-        return to_instant(datetime(at.year, at.month, at.day), zone_of_owner)
-    raise RecordError(f"{at!r} is not an instant (expected a datetime, ISO string or epoch seconds)",
-                      path="at")
+            at = at.replace(tzinfo=zone_of_owner())
+        at = at.astimezone(UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        if isinstance(exc, RecordError):
+            raise
+        at = None
+    if at is None or not FIRST_INSTANT <= at < END_INSTANT:
+        raise RecordError(f"{_shown(given)} is out of range: instants from {FIRST_INSTANT.date()} to before "
+                          f"{END_INSTANT.date()} (UTC) are accepted", path="at")
+    return at
+
+
+def _all_compilable(values: Any, array: bool) -> bool:
+    """Whether every element is finite epoch seconds the compiled form
+    serves (years 1800 to 2400): one pass in C over a list of floats and
+    ints, numpy's own reductions over an array."""
+    if len(values) == 0:
+        return True
+    if array:
+        lo, hi = values.min(), values.max()  # NaN anywhere makes both NaN
+    else:
+        if not set(map(type, values)) <= {float, int}:
+            return False
+        try:
+            total = sum(values)  # NaN or inf if any element is; min/max alone may skip a NaN
+        except OverflowError:  # an int too large for a float
+            return False
+        if total != total or total in (INF, -INF):
+            return False
+        lo, hi = min(values), max(values)
+    return bool(MIN_EPOCH <= lo and hi < HORIZON_EPOCH)
+
+
+def _epoch_instant(value: Any, index: int) -> datetime:
+    """One element of state_many's instants as an aware UTC datetime."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise RecordError(f"instants[{index}]: {_shown(value)} is not epoch seconds", path=f"instants[{index}]")
+    try:
+        return to_instant(value, None)
+    except RecordError as exc:
+        raise RecordError(f"instants[{index}]: {exc}", path=f"instants[{index}]") from None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value.isoformat() if isinstance(value, datetime) else value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,185 @@
+"""What a query accepts as an instant, and that everything else is refused
+with a RecordError (the documented family), never an OverflowError or a
+TypeError from deep inside: at the extremes of Python's datetime range, for
+numbers no float holds, in the hot path of a warm customer, and element by
+element in state_many."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schedengine import Engine, RecordError
+from schedengine.engine import END_INSTANT, FIRST_INSTANT
+from schedengine.reference import ReferenceEvaluator
+
+UTC = timezone.utc
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
+US = timedelta(microseconds=1)
+CUSTOMERS = ("acme", "acme-sydney", "acme-lordhowe", "acme-support-tier2")  # west, east, half-hour DST, inheriting
+
+
+@pytest.fixture(scope="module")
+def engines() -> tuple[Engine, Engine]:
+    compiled, reference = Engine.from_file(DEMO), Engine.from_file(DEMO, mode="reference")
+    for customer in CUSTOMERS:  # warm: the hot path holds a chunk for each
+        compiled.state_at(customer, datetime(2026, 11, 27, tzinfo=UTC))
+    return compiled, reference
+
+
+def every_query(engine: Engine, customer: str, at) -> list:
+    return [engine.state_at(customer, at), engine.next_change(customer, at), engine.explain(customer, at),
+            engine.timeline(customer, at, at)]
+
+
+@pytest.mark.parametrize("at", [FIRST_INSTANT, END_INSTANT - US])
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_the_first_and_last_accepted_instants_answer_in_every_zone(engines, customer, at):
+    compiled, reference = engines
+    assert every_query(compiled, customer, at)[:2] == every_query(reference, customer, at)[:2]
+
+
+@pytest.mark.parametrize("at", [FIRST_INSTANT.timestamp(), int(FIRST_INSTANT.timestamp()), FIRST_INSTANT.isoformat(),
+                                (END_INSTANT - timedelta(seconds=1)).timestamp(), (END_INSTANT - US).isoformat()])
+def test_every_form_of_them_is_accepted(engines, at):
+    compiled, reference = engines
+    assert compiled.state_at("acme-sydney", at) == reference.state_at("acme-sydney", at)
+
+
+@pytest.mark.parametrize("at", [
+    FIRST_INSTANT - US, END_INSTANT, datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC),
+    datetime.max.replace(tzinfo=timezone(timedelta(hours=-12))), datetime.min, datetime.max,
+    "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", 10 ** 400, -10 ** 400, 2 ** 63, 1e300,
+    float("inf"), -float("inf"), float("nan"), True, Decimal("1800000000"), None, [1800000000.0], "tomorrow",
+])
+@pytest.mark.parametrize("customer", CUSTOMERS)
+@pytest.mark.parametrize("mode", [0, 1])
+def test_anything_else_is_a_record_error(engines, mode, customer, at):
+    with pytest.raises(RecordError):
+        engines[mode].state_at(customer, at)
+    with pytest.raises(RecordError):
+        engines[mode].next_change(customer, at)
+    with pytest.raises(RecordError):
+        engines[mode].explain(customer, at)
+    with pytest.raises(RecordError):
+        engines[mode].timeline(customer, at, END_INSTANT - US)
+
+
+@pytest.mark.parametrize("number", [1_800_000_000, 1_800_000_000.25])
+def test_any_real_number_is_epoch_seconds(engines, number):
+    compiled, reference = engines
+    expected = reference.state_at("acme", float(number))
+    forms = [Fraction(number)]
+    try:
+        import numpy
+        forms += [numpy.float64(number), numpy.int64(number)] if number == int(number) else [numpy.float64(number)]
+    except ImportError:
+        pass
+    for form in forms:
+        assert compiled.state_at("acme", form) == expected
+        assert reference.state_at("acme", form) == expected
+
+
+def test_a_date_is_the_owners_midnight(engines):
+    compiled, reference = engines
+    midnight = datetime(2027, 7, 5)
+    assert compiled.state_at("acme-sydney", date(2027, 7, 5)) == reference.state_at("acme-sydney", midnight)
+
+
+offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+# Anywhere, and often within a few days of either end of the accepted range.
+walls = st.one_of(st.datetimes(), st.datetimes(max_value=datetime(2, 1, 3)),
+                  st.datetimes(min_value=datetime(9997, 12, 30)))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wall=walls, zone=offsets | st.none(), customer=st.sampled_from(CUSTOMERS))
+def test_every_datetime_answers_or_is_refused_alike(engines, wall, zone, customer):
+    """Over Python's whole datetime range, aware or naive: both evaluators
+    answer the same, or both refuse with a RecordError."""
+    at = wall if zone is None else wall.replace(tzinfo=zone)
+    outcomes = []
+    for engine in engines:
+        try:
+            outcomes.append(("answer", engine.state_at(customer, at)))
+        except RecordError as exc:
+            outcomes.append(("refused", str(exc)))
+    assert outcomes[0] == outcomes[1]
+    if zone is not None:
+        accepted = FIRST_INSTANT <= at < END_INSTANT
+        assert outcomes[0][0] == ("answer" if accepted else "refused")
+
+
+# ------------------------------------------------------------------ timeline
+
+def test_a_timeline_whose_end_is_before_its_start_is_refused(engines):
+    for engine in engines:
+        assert engine.timeline("acme", "2027-07-05T12:00Z", "2027-07-05T12:00Z") == []
+        with pytest.raises(RecordError, match="end .* is before its start"):
+            engine.timeline("acme", "2027-07-05T12:00Z", "2027-07-05T11:59Z")
+
+
+@pytest.mark.parametrize("end", ["2400-01-01T00:00:00Z", "2403-06-01T00:00:00Z"])
+def test_a_timeline_reaching_the_horizon_comes_from_the_compiled_form(engines, end):
+    """Only its start need be inside [1800, 2400): past the horizon no change
+    is reported by either evaluator. (Sent to the reference, the last ten
+    years took 35 s.)"""
+    compiled, reference = engines
+    start = "2399-10-01T00:00:00Z"
+    expected = {c: reference.timeline(c, start, end) for c in CUSTOMERS}
+    with mock.patch.object(ReferenceEvaluator, "timeline", side_effect=AssertionError("reference used")):
+        for customer in CUSTOMERS:
+            assert compiled.timeline(customer, start, end) == expected[customer]
+
+
+# ---------------------------------------------------------------- state_many
+
+@pytest.mark.parametrize("values, culprit", [
+    ([1.8e9, float("nan")], r"instants\[1\]: nan"),
+    ([float("nan"), 1.8e9], r"instants\[0\]: nan"),
+    ([1.8e9, 10 ** 400], r"instants\[1\]: 1000.* is out of range"),
+    ([1.8e9, 1e300], r"instants\[1\]: 1e\+300 is out of range"),
+    ([1.8e9, float("inf")], r"instants\[1\]: inf is out of range"),
+    ([1.8e9, True], r"instants\[1\]: True is not epoch seconds"),
+    ([1.8e9, "2027-07-05"], r"instants\[1\]: '2027-07-05' is not epoch seconds"),
+    ([1.8e9, None], r"instants\[1\]: None is not epoch seconds"),
+])
+@pytest.mark.parametrize("mode", [0, 1])
+def test_state_many_names_the_first_bad_instant(engines, mode, values, culprit):
+    with pytest.raises(RecordError, match=culprit):
+        engines[mode].state_many("acme", values)
+
+
+def test_state_many_reads_an_iterator_once(engines):
+    """Instants outside [1800, 2400) go to the reference evaluator one by one;
+    they used to be read from the iterator a second time, which was empty."""
+    compiled, _ = engines
+    values = [datetime(1700, 1, 1, tzinfo=UTC).timestamp(), datetime(2027, 7, 5, 14, tzinfo=UTC).timestamp()]
+    expected = [compiled.state_at("acme", t).state for t in values]
+    assert compiled.state_many("acme", iter(values)) == expected
+    assert compiled.state_many("acme", (t for t in values)) == expected
+
+
+def test_state_many_with_numpy_refuses_what_is_not_epoch_seconds_and_keeps_the_shape(engines):
+    numpy = pytest.importorskip("numpy")
+    compiled, reference = engines
+    for bad, culprit in ((numpy.array(["2027-07-05"]), "array of <U10"), (numpy.array([True]), "array of bool"),
+                         (numpy.array([1.8e9, numpy.nan]), r"instants\[1\]")):
+        for engine in engines:
+            with pytest.raises(RecordError, match=culprit):
+                engine.state_many("acme", bad)
+    far = datetime(2500, 1, 1, tzinfo=UTC).timestamp()
+    grid = numpy.array([[1.8e9, far], [far, 1.9e9]])
+    for engine in engines:
+        out = engine.state_many("acme", grid)
+        assert out.shape == grid.shape and out.dtype == object
+        assert out.tolist() == [[reference.state_at("acme", float(t)).state for t in row] for row in grid]
