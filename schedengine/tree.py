@@ -26,6 +26,7 @@ from .records import (
     BillingSettings,
     Customer,
     CustomerBreadcrumb,
+    Schedule,
     SchedulingRule,
     SimpleSchedulingRuleTypes,
     Tag,
@@ -58,6 +59,7 @@ def normalise_state(name: str | None) -> str:
 # prepared (and kept) its model is rarely needed again, so a process that
 # touches all of a million customers does not grow by 20 GB.
 MODEL_CACHE = 10_000
+_ABSENT = object()  # not in a cache (a cached schedule may be None)
 
 _PATH_MARK = "\x00rule\x00"  # stands for a rule's path in shared warnings
 # Fields that do not change when a Time rule's windows are open.
@@ -204,6 +206,7 @@ class CustomerTree:
             self._children.setdefault(parent, []).append(cid)
         self._check_cycles()
         self._models: dict[str, Customer] = {}  # parsed lazy records, at most MODEL_CACHE (FIFO)
+        self._schedule_models: dict[str, Schedule | None] = {}  # their schedules alone, likewise
         self._owner: dict[str, str] = {}
         self._zone_name: dict[str, str] = {}
         self._schedules: dict[str, OwnerSchedule] = {}
@@ -241,6 +244,7 @@ class CustomerTree:
             new._check_cycle_through(cid)
         gone = {*affected, *replaced}
         new._models = copy_without(self._models, gone)
+        new._schedule_models = copy_without(self._schedule_models, gone)
         new._owner = copy_without(self._owner, gone)
         new._zone_name = copy_without(self._zone_name, gone)
         new._schedules = copy_without(self._schedules, gone)
@@ -283,9 +287,7 @@ class CustomerTree:
         try:
             record = self._customers[customer_id]
         except (KeyError, TypeError):
-            raise UnknownCustomerError(
-                f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} customers; '
-                f'did you load the right file?)') from None
+            raise self._unknown(customer_id) from None
         if isinstance(record, Customer):
             return record
         models = self._models
@@ -295,6 +297,39 @@ class CustomerTree:
             model = parse_model(Customer, raw, self.label(customer_id))
             put_bounded(models, customer_id, model, MODEL_CACHE)
         return model
+
+    def _unknown(self, customer_id: Any) -> UnknownCustomerError:
+        return UnknownCustomerError(f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} '
+                                    'customers; did you load the right file?)')
+
+    def _require(self, customer_id: Any) -> None:
+        """Raise UnknownCustomerError unless the tree holds `customer_id` (parsing nothing)."""
+        try:
+            if customer_id in self._customers:
+                return
+        except TypeError:  # unhashable
+            pass
+        raise self._unknown(customer_id)
+
+    def schedule_record(self, customer_id: str) -> Schedule | None:
+        """The customer's Schedule record. Of a lazily stored customer only
+        that field is parsed (and kept in a FIFO of MODEL_CACHE): owners,
+        zones and prepared schedules read nothing else, so a first query
+        does not parse the billing, settings, data and tags it never uses."""
+        self._require(customer_id)
+        record = self._customers[customer_id]
+        if isinstance(record, Customer):
+            return record.schedule
+        model = self._models.get(customer_id)
+        if model is not None:
+            return model.schedule
+        schedule = self._schedule_models.get(customer_id, _ABSENT)
+        if schedule is _ABSENT:
+            raw = _wire_dict(record, self._position[customer_id])
+            value = _raw_field(raw, "schedule")
+            schedule = None if value is None else parse_model(Schedule, value, f"{self.label(customer_id)}.schedule")
+            put_bounded(self._schedule_models, customer_id, schedule, MODEL_CACHE)
+        return schedule  # type: ignore[return-value]
 
     def tags(self) -> dict[str, Tag]:
         """Every tag the customers define, by id; the first definition in
@@ -321,8 +356,7 @@ class CustomerTree:
         return self._position.get(customer_id)
 
     def parent_id(self, customer_id: str) -> str | None:
-        if customer_id not in self._parent:
-            self.customer(customer_id)  # raises UnknownCustomerError
+        self._require(customer_id)
         return self._parent[customer_id]
 
     def children(self, customer_id: str) -> list[str]:
@@ -372,12 +406,12 @@ class CustomerTree:
         """True when the customer's state is its parent's (no schedule, or Inherit)."""
         if self._parent[customer_id] is None:
             return False
-        schedule = self.customer(customer_id).schedule
+        schedule = self.schedule_record(customer_id)
         return schedule is None or bool(schedule.inherit)
 
     def owner_chain(self, customer_id: str) -> list[str]:
         """[customer, parent, ..., owner]: the inheritance walk to the schedule owner."""
-        self.customer(customer_id)
+        self._require(customer_id)
         chain = [customer_id]
         while self.inherits(chain[-1]):
             chain.append(self._parent[chain[-1]])  # type: ignore[arg-type]
@@ -405,7 +439,7 @@ class CustomerTree:
                     name = cached
                     break
                 walked.append(cid)
-                schedule = self.customer(cid).schedule
+                schedule = self.schedule_record(cid)
                 if schedule is not None and schedule.time_zone_id and schedule.time_zone_id.strip():
                     name = schedule.time_zone_id.strip()
                     break
@@ -425,8 +459,7 @@ class CustomerTree:
         return prepared
 
     def _prepare(self, owner_id: str) -> OwnerSchedule:
-        customer = self.customer(owner_id)
-        schedule = customer.schedule
+        schedule = self.schedule_record(owner_id)
         label = self.label(owner_id)
         zone_name = self.zone_name(owner_id)
         zone = resolve_zone(zone_name, path=f"{label}.schedule.timeZoneId")
@@ -488,7 +521,7 @@ class CustomerTree:
 
     def rule_model(self, owner_id: str, rule: PreparedRule) -> SchedulingRule:
         """The record of an owner's prepared rule (for a condition evaluator)."""
-        return self.customer(owner_id).schedule.rules[rule.index]  # type: ignore[union-attr,index]
+        return self.schedule_record(owner_id).rules[rule.index]  # type: ignore[union-attr,index]
 
     def state_chain(self, owner_id: str) -> list[str]:
         """[owner, its parent's owner, ...] as far up as CustomerState rules

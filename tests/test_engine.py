@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedengine import Engine, Policy, TreeError, UnknownCustomerError
+from schedengine import Engine, Policy, RecordError, TreeError, UnknownCustomerError
 from schedengine.testing import customer_trees, instants
 
 UTC = timezone.utc
@@ -358,10 +358,28 @@ def test_lazy_load_parses_only_what_a_query_reads(tmp_path):
     path.write_text(json.dumps(records))
     engine = Engine.from_file(path, validate=False)
     assert engine.state_at("c7", 0).state == "Open"
-    assert sorted(engine.tree._models) == ["c7", "root"]  # the parsed ones
+    assert engine.tree._models == {}  # no whole record is parsed for a state...
+    assert sorted(engine.tree._schedule_models) == ["c7", "root"]  # ...only the schedules it reads
     with pytest.raises(ValueError, match=r'customers\[501\] \(id "broken"\)\.schedule\.rules\[0\]'):
         engine.state_at("broken", 0)
     with pytest.raises(ValueError, match="25:00"):
+        Engine.from_file(path)
+
+
+def test_a_lazily_read_record_answers_from_its_schedule_alone(tmp_path):
+    """With validate=False a state query parses only the schedule: a bad
+    field elsewhere is reported when the whole record is read, not before."""
+    import json
+
+    record = {"id": "solo", "billingSettings": {"base": {"baseCost": "a lot"}},
+              "schedule": {"timeZoneId": "UTC", "rules": [{"simpleRuleType": "Always", "state": "Open"}]}}
+    path = tmp_path / "tree.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    engine = Engine.from_file(path, validate=False)
+    assert engine.state_at("solo", 0).state == "Open"
+    with pytest.raises(RecordError, match=r"billingSettings\.base\.baseCost"):
+        engine.tree.customer("solo")
+    with pytest.raises(RecordError, match="baseCost"):
         Engine.from_file(path)
 
 
@@ -383,6 +401,6 @@ def test_lazily_read_customers_keep_a_bounded_number_of_parsed_models(tmp_path, 
             for at in instants:
                 assert lazy.state_at(customer.id, at) == eager.state_at(customer.id, at)
             assert lazy.explain(customer.id, instants[1]) == eager.explain(customer.id, instants[1])
-            assert len(lazy.tree._models) <= 3
+            assert len(lazy.tree._models) <= 3 and len(lazy.tree._schedule_models) <= 3
     assert lazy.tree.records() == customers
     assert len(lazy.tree._models) <= 3
