@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from .records import SimpleSchedulingRuleTypes
-from .results import Change, Segment, StateResult
+from .results import Change, Segment, StateResult, check_segment_count
 from .recurrence import RuleWindows
 from .times import MAX_WALL, utc_offset_spans
 from .caches import copy_without, put_bounded
@@ -229,7 +229,10 @@ def _hot_path(hot: dict[str, _Chunk], tree: CustomerTree, slow: Callable[[str, A
     new = tuple.__new__
 
     def state_at(customer_id: str, at: Any) -> StateResult:
-        chunk = get_chunk(customer_id)
+        try:
+            chunk = get_chunk(customer_id)
+        except TypeError:  # unhashable: the slow path names it unknown
+            chunk = None
         if chunk is not None:
             kind = type(at)
             if kind is float:
@@ -296,7 +299,11 @@ class CompiledEvaluator:
     # -------------------------------------------------------------- entries
 
     def _entry(self, customer_id: str) -> _Entry:
-        entry = self._entries.get(customer_id)
+        try:
+            entry = self._entries.get(customer_id)
+        except TypeError:  # unhashable
+            self.tree.customer(customer_id)  # raises UnknownCustomerError
+            raise
         if entry is None:
             owner = self.tree.owner_id(customer_id)
             owners = self.tree.state_chain(owner)
@@ -436,6 +443,7 @@ class CompiledEvaluator:
             if t >= end_ts:
                 break
             if later is not proto:
+                check_segment_count(len(segments), start, end)
                 instant = _instant(t)
                 segments.append(Segment(seg_start, instant, proto[0], proto[1], proto[2]))
                 seg_start, proto = instant, later

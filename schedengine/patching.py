@@ -194,6 +194,9 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
         update["tags"] = _resolve_tags(tree, customer_id, patch.tag_ids)
     update["date_last_modified"] = utc_stamp(now)
     if actor is not None:
+        if not isinstance(actor, str):  # stored unchecked, it would make the written file unreadable
+            detail = f"actor: {actor!r} is not a string (who made the change, e.g. a user id)"
+            raise _rejected(customer_id, detail, RecordError(detail, path="actor"))
         update["last_modified_by"] = actor
 
     parent_id = update.get("parent_customer_id", before.parent_customer_id) or None

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from .records import SimpleSchedulingRuleTypes
-from .results import Change, Explanation, RuleStep, Segment, StateResult
+from .results import Change, Explanation, RuleStep, Segment, StateResult, check_segment_count
 from .times import MAX_WALL, utc_offset_spans
 from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
 
@@ -203,6 +203,7 @@ class ReferenceEvaluator:
             if instant >= end:
                 break
             if outcome.key != current.key:
+                check_segment_count(len(segments), start, end)
                 segments.append(_segment(seg_start, instant, current))
                 seg_start, current = instant, outcome
         segments.append(_segment(seg_start, end, current))

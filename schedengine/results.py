@@ -10,7 +10,9 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["StateResult", "Change", "Segment", "RuleStep", "Explanation", "frozen", "thawed"]
+from .errors import RecordError
+
+__all__ = ["StateResult", "Change", "Segment", "MAX_SEGMENTS", "RuleStep", "Explanation", "frozen", "thawed"]
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -159,6 +161,20 @@ class Change:
 
     def to_json(self) -> dict[str, Any]:
         return {"at": _iso(self.at), "state": self.state}
+
+
+# Segments one timeline call may return. A rule with a 30-second window
+# every minute has a million in a year (about 230 MB of them): a longer range
+# is refused with a RecordError rather than exhausting memory.
+MAX_SEGMENTS = 1_000_000
+
+
+def check_segment_count(count: int, start: datetime, end: datetime) -> None:
+    """Called before a timeline appends another segment to the `count` it
+    has; the last segment is appended after the loop, so that makes count + 2."""
+    if count + 2 > MAX_SEGMENTS:
+        raise RecordError(f"the timeline from {_iso(start)} to {_iso(end)} has more than {MAX_SEGMENTS:,} "
+                          "segments (the limit for one call); ask for a shorter range", path="end")
 
 
 @dataclass(frozen=True, slots=True)

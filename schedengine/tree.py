@@ -131,11 +131,14 @@ class OwnerSchedule:
 
 
 def _raw_field(record: dict[str, Any], key: str) -> Any:
-    """A wire dict's field by normalised name (any case), as records.py matches it."""
+    """A wire dict's field by normalised name (any case), as records.py
+    matches it: of keys differing only in case (`schedule`, `Schedule`) the
+    last wins, so a lazily read record says what its parsed model says."""
+    found = None
     for name, value in record.items():
         if isinstance(name, str) and name.replace("_", "").lower() == key:
-            return value
-    return None
+            found = value
+    return found
 
 
 def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
@@ -147,6 +150,9 @@ def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
         raw = json.loads(record)
     except ValueError as exc:
         raise WireFormatError(f"customers[{position}]: not valid JSON: {exc}", path=f"customers[{position}]") from exc
+    except RecursionError:
+        raise WireFormatError(f"customers[{position}]: nested too deeply to decode",
+                              path=f"customers[{position}]") from None
     if not isinstance(raw, dict):
         raise RecordError(f"customers[{position}]: expected a customer object, found {type(raw).__name__}",
                           path=f"customers[{position}]")
@@ -180,15 +186,19 @@ class CustomerTree:
             pos = positions[i] if positions is not None else i
             if isinstance(customer, (dict, str)):
                 raw = _wire_dict(customer, pos)
-                cid = _raw_id(_raw_field(raw, "id"))
-                if cid is None:  # let the model say what is wrong
-                    parse_model(Customer, raw, f"customers[{pos}]")
+                value = _raw_field(raw, "id")
+                if not isinstance(value, str) and type(value) not in (int, float):
+                    parse_model(Customer, raw, f"customers[{pos}]")  # let the model say what is wrong
+                cid = str(value)  # a number becomes text, as the model reads it
                 parent = _raw_id(_raw_field(raw, "parentcustomerid"))
             elif isinstance(customer, Customer):
                 cid, parent = customer.id, customer.parent_customer_id or None
             else:
                 raise RecordError(f"customers[{pos}]: expected a customer object, found "
                                   f"{type(customer).__name__}", path=f"customers[{pos}]")
+            if not cid.strip():  # "" is how a record says "no parent": it cannot name a customer
+                raise RecordError(f"customers[{pos}].id: a customer's id must not be empty",
+                                  path=f"customers[{pos}].id")
             if cid in self._customers:
                 first = self._position[cid]
                 raise TreeError(f'{customer_label(pos, cid)}: duplicate id, already used by '
@@ -418,7 +428,10 @@ class CustomerTree:
         return chain
 
     def owner_id(self, customer_id: str) -> str:
-        owner = self._owner.get(customer_id)
+        try:
+            owner = self._owner.get(customer_id)
+        except TypeError:  # unhashable
+            raise self._unknown(customer_id) from None
         if owner is None:
             chain = self.owner_chain(customer_id)
             owner = chain[-1]

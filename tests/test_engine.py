@@ -404,3 +404,68 @@ def test_lazily_read_customers_keep_a_bounded_number_of_parsed_models(tmp_path, 
             assert len(lazy.tree._models) <= 3 and len(lazy.tree._schedule_models) <= 3
     assert lazy.tree.records() == customers
     assert len(lazy.tree._models) <= 3
+
+
+# ------------------------------------------- input the tree and engine refuse
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_keys_differing_only_in_case_read_the_same_loaded_either_way(tmp_path, validate):
+    """The last of `schedule`/`Schedule` wins, as in the parsed model: a lazily
+    read tree (the CLI's) used to take the first, and answer differently."""
+    import json
+
+    records = [{"id": "p1", "schedule": {"rules": [{"simpleRuleType": "Always", "state": "One"}]}},
+               {"id": "p2", "schedule": {"rules": [{"simpleRuleType": "Always", "state": "Two"}]}},
+               {"id": "c", "parentCustomerId": "p1", "ParentCustomerId": "p2",
+                "schedule": {"rules": [{"simpleRuleType": "Always", "state": "Open"}]},
+                "Schedule": {"inherit": True}},
+               {"ID": "x", "id": "y"}]
+    path = tmp_path / "tree.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    engine = Engine.from_file(path, validate=validate)
+    assert engine.state_at("c", 0).state == "Two"
+    assert engine.tree.parent_id("c") == "p2"
+    assert engine.tree.ids()[-1] == "y" == engine.tree.customer("y").id
+
+
+@pytest.mark.parametrize("record", [{"id": ""}, {"id": "  "}, {"name": "no id"}, {"id": None}, {"id": True}])
+@pytest.mark.parametrize("validate", [True, False])
+def test_a_customer_needs_a_real_id(record, validate):
+    with pytest.raises(RecordError, match=r"customers\[1\].*id"):
+        Engine.from_records([{"id": "ok"}, record], validate=validate)
+
+
+def test_a_numeric_id_is_read_as_text():
+    assert Engine.from_records([{"id": 5}, {"id": "6", "parentCustomerId": 5}]).tree.parent_id("6") == "5"
+
+
+@pytest.mark.parametrize("customer_id", [["acme"], {}, None, 5])
+def test_an_id_that_is_not_in_the_tree_is_unknown_whatever_its_type(demo, customer_id):
+    demo.state_at("acme", 1.8e9)  # the compiled hot path is warm
+    for query in (lambda: demo.state_at(customer_id, 1.8e9), lambda: demo.state_at(customer_id, "2027-07-05 10:00"),
+                  lambda: demo.next_change(customer_id, 1.8e9), lambda: demo.timeline(customer_id, 1.8e9, 1.9e9),
+                  lambda: demo.state_many(customer_id, [1.8e9]), lambda: demo.explain(customer_id, 1.8e9)):
+        with pytest.raises(UnknownCustomerError):
+            query()
+
+
+def test_a_line_nested_too_deeply_is_a_wire_format_error(tmp_path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b", "data": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(RecordError, match=r"customers\[1\]: nested too deeply"):
+        Engine.from_file(path, validate=False)  # a lazy load decodes each line once, for its id
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+def test_a_timeline_stops_at_max_segments(mode, monkeypatch):
+    """A rule with a 30-second window every minute makes a million segments a
+    year: past MAX_SEGMENTS a timeline is refused, not built in memory."""
+    from schedengine import results
+
+    engine = Engine.from_records([{"id": "tick", "schedule": {"timeZoneId": "UTC", "rules": [
+        {"simpleRuleType": "Time", "frequency": "Minutely", "startDate": "2027-01-01",
+         "startTime": "00:00:00", "endTime": "00:00:30", "state": "On"}]}}], mode=mode)
+    monkeypatch.setattr(results, "MAX_SEGMENTS", 120)
+    assert len(engine.timeline("tick", "2027-07-05T00:00Z", "2027-07-05T01:00Z")) == 120
+    with pytest.raises(RecordError, match="more than 120 segments"):
+        engine.timeline("tick", "2027-07-05T00:00Z", "2027-07-05T01:00:31Z")

@@ -771,3 +771,12 @@ def test_cli_dry_run_on_the_installed_demo_tree(tmp_path, capsys, monkeypatch):
     code, out, err = run(capsys, "patch", "acme-support", str(body))
     assert (code, out) == (2, "") and "pass --customers FILE" in err
     assert demo.read_bytes() == original
+
+
+def test_an_actor_that_is_not_a_string_is_refused():
+    """Stored as given, a list made the written file unreadable."""
+    engine = Engine.from_file(DEMO)
+    before = engine.tree.customer("acme")
+    with pytest.raises(PatchError, match=r"actor: \['bob'\] is not a string"):
+        engine.patch("acme", {"name": "Renamed"}, actor=["bob"])
+    assert engine.tree.customer("acme") == before
