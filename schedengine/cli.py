@@ -22,7 +22,7 @@ from .policy import Policy
 from .records import unknown_fields
 from .render import week_grid
 from .results import thawed
-from .wire import decode, detect_format
+from .wire import decode, decode_text, detect_format
 
 __all__ = ["main", "main_entry"]
 
@@ -191,8 +191,8 @@ def _read_patch_body(source: str) -> dict[str, Any]:
         text, name, hint = sys.stdin.read(), "<stdin>", None
     else:
         try:
-            with open(source, encoding="utf-8-sig") as handle:
-                text = handle.read()
+            with open(source, "rb") as handle:
+                text = decode_text(handle.read(), source)
         except OSError as exc:
             raise RecordError(f"{source}: cannot read the patch body: {exc.strerror or exc}", path=source) from exc
         name, hint = source, source

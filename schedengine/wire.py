@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
@@ -22,10 +24,28 @@ from .errors import RecordError, WireFormatError
 from .records import Customer, WireModel, parse_model
 
 __all__ = ["Format", "detect_format", "decode", "encode", "customer_list", "parse_customers", "load_customers",
-           "dump_customers", "write_customers_atomic", "read_document", "read_records_lazily"]
+           "dump_customers", "write_customers_atomic", "read_document", "read_records_lazily", "decode_text"]
 
 Format = Literal["json", "jsonl", "jsv"]
 _EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsv": "jsv"}
+
+
+def _is_json(text: str) -> bool:
+    """True when `text` is JSON, or starts as JSON that json cannot decode for
+    being too deep or holding too long a number (decode() then says which)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    except (ValueError, RecursionError):
+        return True
+    return True
+
+
+def _lines(text: str) -> list[str]:
+    """JSON Lines records split on newlines only: str.splitlines() would also
+    split inside strings at U+2028, U+0085 and others that JSON leaves raw."""
+    return text.split("\n")
 
 
 def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
@@ -36,41 +56,55 @@ def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
         if fmt is not None:
             return fmt
     stripped = text.strip()
-    try:
-        json.loads(stripped)
+    if _is_json(stripped):
         return "json"
-    except ValueError:
-        pass
-    lines = [ln for ln in stripped.splitlines() if ln.strip()]
+    lines = [ln for ln in _lines(stripped) if ln.strip()]
     if len(lines) > 1 and all(ln.lstrip().startswith("{") and ln.rstrip().endswith("}") for ln in lines):
-        try:
-            for ln in lines:
-                json.loads(ln)
+        if all(_is_json(ln) for ln in lines):
             return "jsonl"
-        except ValueError:
-            pass
     return "jsv"
+
+
+# An integer token outside strings; fractions and exponents are left out
+# because float() takes any number of digits.
+_INTEGER = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])-?(\d+)(?![\d.eE])')
+
+
+def _load_json(text: str, source: str, *, line: int | None = None, path: str = "$") -> Any:
+    """json.loads with every way it fails raised as a WireFormatError naming
+    `source` and the position. `line` is the file line of a JSON Lines record,
+    `text` then holds that one line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        pos, what, cause = exc.pos, f"not valid JSON: {exc.msg}", exc
+    except RecursionError as exc:  # json's decoder recurses once per nested array/object
+        pos, what, cause = None, ("not readable JSON: arrays and objects are nested too deeply (more than "
+                                  f"about {sys.getrecursionlimit():,} levels)"), exc
+    except ValueError as exc:  # int() refuses more than sys.get_int_max_str_digits() digits
+        limit = sys.get_int_max_str_digits()
+        token = next((m for m in _INTEGER.finditer(text) if m[1] and len(m[1]) > limit), None)
+        pos = token.start() if token else None
+        what = (f"not readable JSON: an integer with {len(token[1]):,} digits (at most {limit:,})"
+                if token else f"not readable JSON: {exc}")
+        cause = exc
+    column = None
+    if pos is not None:
+        line = line or text.count("\n", 0, pos) + 1
+        column = pos - text.rfind("\n", 0, pos)
+    where = f"line {line}, column {column}: " if column else f"line {line}: " if line else ""
+    raise WireFormatError(f"{source}: {where}{what}", line=line, column=column, path=path) from cause
 
 
 def decode(text: str, fmt: Format, *, source: str = "<input>") -> Any:
     """Text -> plain Python values (dicts, lists, scalars)."""
     if fmt == "json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise WireFormatError(f"{source}: line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}",
-                                  line=exc.lineno, column=exc.colno, path="$") from exc
+        return _load_json(text, source)
     if fmt == "jsonl":
         items = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise WireFormatError(
-                    f"{source}: line {number}, column {exc.colno}: not valid JSON: {exc.msg}",
-                    line=number, column=exc.colno, path=f"$[{len(items)}]") from exc
+        for number, line in enumerate(_lines(text), start=1):
+            if line.strip():
+                items.append(_load_json(line, source, line=number, path=f"$[{len(items)}]"))
         return items
     if fmt == "jsv":
         try:
@@ -130,12 +164,30 @@ def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "ra
     return customers
 
 
-def read_document(path: str | os.PathLike[str]) -> tuple[Any, Format]:
-    """Read and decode a file; returns (plain values, format)."""
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 bytes (a leading BOM is dropped) -> str; anything else is a
+    WireFormatError naming `source`."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        utf16 = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise WireFormatError(f"{source}: line {line}: not UTF-8 text{utf16}: byte 0x{data[exc.start]:02x} at "
+                              f"offset {exc.start:,} cannot be decoded; save the file as UTF-8",
+                              line=line, path=source) from exc
+
+
+def _read_text(path: str | os.PathLike[str]) -> str:
+    try:
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise RecordError(f"{path}: cannot read: {exc.strerror or exc}", path=str(path)) from exc
+    return decode_text(data, str(path))
+
+
+def read_document(path: str | os.PathLike[str]) -> tuple[Any, Format]:
+    """Read and decode a file; returns (plain values, format)."""
+    text = _read_text(path)
     fmt = detect_format(path, text)
     return decode(text, fmt, source=str(path)), fmt
 
@@ -144,13 +196,10 @@ def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format
     """The customer records of a file, undecoded where that saves memory:
     JSON Lines gives each record's line of text (a few times smaller than
     the dict it decodes to), other formats give wire dicts."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read: {exc.strerror or exc}", path=str(path)) from exc
+    text = _read_text(path)
     fmt = detect_format(path, text)
     if fmt == "jsonl":
-        return [line for line in text.splitlines() if line.strip()], fmt
+        return [line for line in _lines(text) if line.strip()], fmt
     return customer_list(decode(text, fmt, source=str(path))), fmt
 
 

@@ -23,7 +23,10 @@ from schedengine.records import (
     unknown_fields,
 )
 from schedengine.testing import customer_trees
-from schedengine.wire import decode, detect_format, dump_customers, encode, load_customers, parse_customers
+from schedengine.cli import main
+from schedengine.engine import Engine
+from schedengine.wire import (decode, detect_format, dump_customers, encode, load_customers, parse_customers,
+                              read_records_lazily)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -306,3 +309,77 @@ def test_demo_fixture_json_and_jsv_are_identical():
 def test_bundled_demo_is_the_fixture():
     from schedengine.cli import bundled_demo_path
     assert Path(bundled_demo_path()).read_text() == (FIXTURES / "demo.json").read_text()
+
+
+# Regression tests: files that made json or the UTF-8 codec raise their own
+# exceptions (RecursionError, UnicodeDecodeError, ValueError) out of from_file.
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("name, text, line", [
+    ("deep.json", DEEP, None),
+    ("deep", DEEP, None),  # the format is sniffed, which decodes too
+    ("deep.jsonl", '{"id": "a"}\n{"id": "b", "data": ' + DEEP + "}\n", 2),
+], ids=["json", "sniffed", "jsonl"])
+def test_json_nested_too_deeply_is_a_wire_format_error(tmp_path, name, text, line, validate):
+    if name.endswith(".jsonl") and not validate:
+        pytest.skip("lazy JSON Lines records are decoded by tree.py (tests/test_engine.py)")
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(WireFormatError, match="nested too deeply") as info:
+        Engine.from_file(path, validate=validate)
+    assert str(path) in str(info.value) and info.value.line == line
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("data", ['[{"id": "a"}]'.encode("utf-16"), b"\x89PNG\r\n\x1a\n\xff\x00"],
+                         ids=["utf16", "binary"])
+def test_file_that_is_not_utf8_is_named(tmp_path, data, validate):
+    path = tmp_path / "tree.json"
+    path.write_bytes(data)
+    with pytest.raises(WireFormatError, match="not UTF-8 text") as info:
+        Engine.from_file(path, validate=validate)
+    assert str(path) in str(info.value)
+
+
+def test_utf8_with_bom_is_read(tmp_path):
+    path = tmp_path / "tree.json"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[{"id": "a"}]')
+    assert Engine.from_file(path).tree.owner_id("a") == "a"
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("name, text, line, column", [
+    ("long.json", '[{"id": "a",\n  "data": {"n": -LONG}}]', 2, 17),
+    ("long.jsonl", '{"id": "x"}\n{"id": "a", "data": {"n": LONG}}\n', 2, 27),
+])
+def test_integer_too_long_for_int_is_a_wire_format_error(tmp_path, name, text, line, column, validate):
+    if name.endswith(".jsonl") and not validate:
+        pytest.skip("lazy JSON Lines records are decoded by tree.py")
+    path = tmp_path / name
+    path.write_text(text.replace("LONG", "1" * 5000))  # json refuses ints over 4,300 digits
+    with pytest.raises(WireFormatError, match="5,000 digits") as info:
+        Engine.from_file(path, validate=validate)
+    assert str(path) in str(info.value) and (info.value.line, info.value.column) == (line, column)
+
+
+def test_json_lines_split_on_newlines_only(tmp_path):
+    # U+2028 and U+0085 may stand raw in a JSON string; str.splitlines() breaks lines there.
+    records = [{"id": "a", "name": "x\u2028y\x85z"}, {"id": "b"}]
+    text = encode(records, "jsonl")
+    assert decode(text, "jsonl") == records
+    assert detect_format(None, text) == "jsonl"
+    path = tmp_path / "tree.jsonl"
+    path.write_text(text, encoding="utf-8")
+    assert len(read_records_lazily(path)[0]) == 2
+
+
+def test_cli_undecodable_files_are_named_without_traceback(tmp_path, capsys):
+    binary = tmp_path / "tree.json"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    assert main(["validate", str(binary)]) == 1  # like every other bad file: "validate found errors"
+    assert main(["patch", "acme", str(binary), "--dry-run"]) == 2  # a bad patch body is invalid input
+    err = capsys.readouterr().err
+    assert err.count(f"{binary}: line 1: not UTF-8 text") == 2 and "Traceback" not in err
