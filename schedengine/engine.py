@@ -136,10 +136,19 @@ class Engine:
 
     def to_file(self, path: str | os.PathLike[str], fmt: Format | None = None) -> None:
         """Write the customers atomically, in the input's format unless told otherwise."""
-        write_customers_atomic(path, self.tree.records(), fmt or self.source_format)
+        fmt = fmt or self.source_format
+        write_customers_atomic(path, self._written(fmt), fmt)
 
     def dumps(self, fmt: Format | None = None) -> str:
-        return dump_customers(self.tree.records(), fmt or self.source_format)
+        fmt = fmt or self.source_format
+        return dump_customers(self._written(fmt), fmt)
+
+    def _written(self, fmt: Format) -> list[Any]:
+        """In the format it was read in, each record as read where a patch did
+        not change it (unknown fields, key spellings and numbers intact: a
+        `patch` from the CLI rewrites one customer, not the file); in another
+        format, every record in canonical camelCase."""
+        return self.tree.wire_records() if fmt == self.source_format else self.tree.records()
 
     # ------------------------------------------------------------- queries
     # Each query reads self._state once, so a concurrent patch cannot give it

@@ -136,7 +136,7 @@ def _raw_field(record: dict[str, Any], key: str) -> Any:
     last wins, so a lazily read record says what its parsed model says."""
     found = None
     for name, value in record.items():
-        if isinstance(name, str) and name.replace("_", "").lower() == key:
+        if isinstance(name, str) and _field_key(name) == key:
             found = value
     return found
 
@@ -157,6 +157,27 @@ def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
         raise RecordError(f"customers[{position}]: expected a customer object, found {type(raw).__name__}",
                           path=f"customers[{position}]")
     return raw
+
+
+def _field_key(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _with_changes(raw: dict[str, Any], before: Customer, after: Customer) -> dict[str, Any]:
+    """`raw` (the wire dict `before` was read from) with each field whose value
+    differs in `after` replaced, every spelling of it, by after's camelCase one."""
+    changed = {_field_key(f) for f in Customer.model_fields if getattr(before, f) != getattr(after, f)}
+    new = {_field_key(k): (k, v) for k, v in after.to_wire().items()}  # a field set to None is absent
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        field = _field_key(key) if isinstance(key, str) else None
+        if field not in changed:
+            out[key] = value
+        elif field in new:  # where the field was, so a diff of the file shows just the change
+            out.setdefault(*new[field])
+    for field in changed & new.keys():  # fields the record did not have before
+        out.setdefault(*new[field])
+    return out
 
 
 def _raw_id(value: Any) -> str | None:
@@ -216,6 +237,9 @@ class CustomerTree:
             self._children.setdefault(parent, []).append(cid)
         self._check_cycles()
         self._models: dict[str, Customer] = {}  # parsed lazy records, at most MODEL_CACHE (FIFO)
+        # The record as read (JSON text or wire dict) of each customer a patch
+        # has replaced by a model: what wire_records() writes its unchanged fields from.
+        self._originals: dict[str, dict[str, Any] | str] = {}
         self._schedule_models: dict[str, Schedule | None] = {}  # their schedules alone, likewise
         self._owner: dict[str, str] = {}
         self._zone_name: dict[str, str] = {}
@@ -235,6 +259,8 @@ class CustomerTree:
         new = CustomerTree.__new__(CustomerTree)
         new.policy = self.policy
         new._customers = {**self._customers, **replaced}
+        new._originals = {**self._originals, **{cid: self._customers[cid] for cid in replaced
+                                                if not isinstance(self._customers[cid], Customer)}}
         new._position = self._position  # never changed after construction: shared
         moved = {cid: model.parent_customer_id or None for cid, model in replaced.items()
                  if (model.parent_customer_id or None) != self._parent[cid]}
@@ -650,4 +676,22 @@ class CustomerTree:
     def records(self) -> list[Customer]:
         """The customers in input order (every one validated)."""
         return [self.customer(cid) for cid in self._customers]
+
+    def wire_records(self) -> list[dict[str, Any]]:
+        """The customers in input order as wire dicts, losing nothing that was
+        read: a record stored as read (loaded lazily) is returned as read --
+        its key spellings, the fields no model knows, numbers a model would
+        round -- and a record a patch replaced keeps all that in the fields
+        the patch left alone. Models built any other way give `to_wire()`."""
+        out = []
+        for cid, record in self._customers.items():
+            position = self._position[cid]
+            if not isinstance(record, Customer):
+                out.append(_wire_dict(record, position))
+            elif cid in self._originals:
+                raw = _wire_dict(self._originals[cid], position)
+                out.append(_with_changes(raw, parse_model(Customer, raw, self.label(cid)), record))
+            else:
+                out.append(record.to_wire())
+        return out
 

@@ -208,11 +208,13 @@ def load_customers(path: str | os.PathLike[str], **options: Any) -> tuple[list[C
     return parse_customers(document, **options), fmt
 
 
-def dump_customers(customers: Iterable[WireModel], fmt: Format = "json") -> str:
-    return encode([c.to_wire() for c in customers], fmt)
+def dump_customers(customers: Iterable[WireModel | dict[str, Any]], fmt: Format = "json") -> str:
+    """Models are written in camelCase (`to_wire()`), wire dicts as they are."""
+    return encode([c.to_wire() if isinstance(c, WireModel) else c for c in customers], fmt)
 
 
-def write_customers_atomic(path: str | os.PathLike[str], customers: Sequence[WireModel], fmt: Format) -> None:
+def write_customers_atomic(path: str | os.PathLike[str], customers: Sequence[WireModel | dict[str, Any]],
+                           fmt: Format) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it:
     the original stays intact if anything fails."""
     text = dump_customers(customers, fmt)

@@ -28,7 +28,7 @@ from schedengine.errors import RecordError, RuleError, TreeError
 from schedengine.patching import plan_patch
 from schedengine.results import Change
 from schedengine.testing import customer_trees, instants, schedules
-from schedengine.wire import detect_format, load_customers
+from schedengine.wire import decode, detect_format, encode, load_customers
 
 freezegun = pytest.importorskip("freezegun")  # a declared test dependency
 
@@ -780,3 +780,44 @@ def test_an_actor_that_is_not_a_string_is_refused():
     with pytest.raises(PatchError, match=r"actor: \['bob'\] is not a string"):
         engine.patch("acme", {"name": "Renamed"}, actor=["bob"])
     assert engine.tree.customer("acme") == before
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "jsv"])
+def test_cli_patch_rewrites_one_customer_not_the_file(tmp_path, capsys, fmt, monkeypatch):
+    """Every record a patch did not change is written back as read -- fields
+    no model knows, key spellings, numbers a float would round -- and the
+    patched one keeps all that in the fields the patch left alone. Writing
+    each record from its model used to drop them all, silently."""
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    records = json.loads(DEMO.read_text(encoding="utf-8"))
+    sales = next(r for r in records if r["id"] == "acme-sales")
+    sales["customField"] = {"keep": [1, 2]}
+    sales["data"] = {"seats": {"numberValue": 12345678901234567890}}
+    sales["ReferenceId"] = sales.pop("referenceId", "REF")
+    support = next(r for r in records if r["id"] == "acme-support")
+    support["legacyCode"] = "L-7"
+    path = tmp_path / f"customers.{fmt}"
+    path.write_text(encode(records, fmt), encoding="utf-8")
+    before = decode(path.read_text(encoding="utf-8"), fmt)
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"name": "Support Desk"}'))
+    code, _, err = run(capsys, "patch", "acme-support", "-", "--customers", str(path), "--actor", "ops")
+    assert code == 0, err
+    after = decode(path.read_text(encoding="utf-8"), fmt)
+    changed = {r["id"] for r, s in zip(after, before) if r != s}
+    assert changed == {"acme-support", "acme-support-tier2"}  # the patched one, and a breadcrumb below it
+    patched = next(r for r in after if r["id"] == "acme-support")
+    old = next(r for r in before if r["id"] == "acme-support")
+    assert patched["legacyCode"] == "L-7" and patched["name"] == "Support Desk" and patched["lastModifiedBy"] == "ops"
+    assert list(patched) == list(old)  # in place: a diff of the file shows only what changed
+    assert {k for k in patched if patched[k] != old[k]} == {"name", "breadcrumb", "dateLastModified", "lastModifiedBy"}
+    assert Engine.from_file(path).tree.customer("acme-support").name == "Support Desk"
+
+
+def test_writing_in_another_format_is_canonical(tmp_path):
+    """Converting (JSON Lines in, JSV out) writes every record from its model."""
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "Name": "A", "customField": 1}) + "\n")
+    engine = Engine.from_file(path, validate=False)
+    assert json.loads(engine.dumps("jsonl")) == {"id": "a", "Name": "A", "customField": 1}
+    assert engine.dumps("json") == encode([{"id": "a", "name": "A"}], "json")
