@@ -23,8 +23,8 @@ from .records import Customer, PatchCustomer
 from .reference import HORIZON, ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .tree import CustomerTree
-from .wire import (Format, dump_customers, parse_customers, read_document, read_records_lazily,
-                   write_customers_atomic)
+from .wire import (Format, customer_list, dump_customers, parse_customers, read_document,
+                   read_records_lazily, write_customers_atomic)
 
 __all__ = ["Engine", "Instant"]
 
@@ -105,9 +105,12 @@ class Engine:
         tree's shape (ids, parents, cycles) is still checked at once, but a
         bad rule surfaces at the first query that reads it. A one-shot query
         on a large file then costs little more than reading it."""
+        # Records are kept as read either way (wire dicts, or JSON Lines text;
+        # parsed into a bounded FIFO when needed), so writing the tree back
+        # loses nothing a patch did not change.
         if validate:
-            document, fmt = read_document(path)
-            records: list[Any] = parse_customers(document)
+            document, fmt = read_document(path)  # every record decoded now: errors name file and line
+            records: list[Any] = customer_list(document)
         else:
             records, fmt = read_records_lazily(path)
         tree = CustomerTree(records, policy)
