@@ -45,15 +45,20 @@ from .errors import RecordError, RuleError, ScheduleWarning
 from .records import (
     DayOfWeek, SchedulingRule, SchedulingRuleFrequency, SimpleSchedulingRuleTypes, parse_model,
 )
-from .times import MAX_WALL, parse_date, parse_time, parse_until, resolve_zone
+from .times import MAX_WALL, MIN_DATE, parse_date, parse_time, parse_until, resolve_zone
 
 __all__ = [
-    "OCCURRENCE_LIMIT", "RuleWindows", "WORK", "check_rule", "rule_kind", "rule_to_rrule",
-    "rule_windows", "to_rrule_string",
+    "DAILY_OCCURRENCE_LIMIT", "MAX_INTERVAL", "OCCURRENCE_LIMIT", "RuleWindows", "WORK", "check_rule",
+    "rule_kind", "rule_to_rrule", "rule_windows", "to_rrule_string",
 ]
 
 #: Most occurrences one query (or one Count rule) may enumerate; beyond it a RuleError names the limit.
 OCCURRENCE_LIMIT = 100_000
+#: Days of occurrences one engine query may enumerate: a compiled chunk (about 6 days) or a first
+#: ``next_edge`` step (8 days), plus a day of margin and a window's length on either side.
+QUERY_DAYS = 10
+#: Most occurrences a day a rule that is enumerated may have (``OCCURRENCE_LIMIT / QUERY_DAYS``).
+DAILY_OCCURRENCE_LIMIT = OCCURRENCE_LIMIT // QUERY_DAYS
 
 DAY = timedelta(days=1)
 _SHIFT = timedelta(days=146097 * 19)  # 7,600 years: MAX_WALL + _SHIFT == year 10000
@@ -68,6 +73,24 @@ _DATEUTIL_FREQ = {
 }
 _FREQ_NAME = {v: k.name.upper() for k, v in _DATEUTIL_FREQ.items()}
 _UNIT_SECONDS = {_rr.HOURLY: 3600, _rr.MINUTELY: 60, _rr.SECONDLY: 1}
+
+
+def _max_intervals() -> dict[int, int]:
+    """Largest useful Interval per frequency: from the earliest StartDate (MIN_DATE) a larger one
+    puts the second period at or after MAX_WALL, where nothing is reported, for every StartDate."""
+    first = datetime(MIN_DATE.year, MIN_DATE.month, MIN_DATE.day)
+    days = (MAX_WALL - first).days
+    monday = first - timedelta(days=first.weekday())
+    years = MAX_WALL.year - first.year
+    return {
+        _rr.YEARLY: years - 1, _rr.MONTHLY: years * 12 - 1,
+        _rr.WEEKLY: ((MAX_WALL - monday).days - 1) // 7, _rr.DAILY: days - 1,
+        _rr.HOURLY: days * 24 - 1, _rr.MINUTELY: days * 1440 - 1, _rr.SECONDLY: days * 86400 - 1,
+    }
+
+
+#: Largest Interval accepted per dateutil frequency (Yearly 2,397 ... Secondly 75,673,526,399).
+MAX_INTERVAL = _max_intervals()
 _WEEKDAY_CODE = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
@@ -226,6 +249,13 @@ def _compile(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | None,
 
     # ---- integers .NET cannot leave null
     interval = rule.interval if rule.interval and rule.interval > 0 else 1
+    if freq is not None and interval > MAX_INTERVAL[freq]:
+        most = MAX_INTERVAL[freq]
+        raise RuleError(
+            f"{path}.interval: {interval:,} is more than {most:,}, the largest Interval for "
+            f"Frequency {freq_name}: a larger one puts every occurrence after the first at or after "
+            f"{MAX_WALL:%Y-%m-%d} (the evaluation horizon) for any StartDate; use at most {most:,}, "
+            f"or Frequency None for a single window", path=f"{path}.interval")
     count = rule.count if rule.count and rule.count > 0 else None
     if count is not None and until is not None:
         raise RuleError(
@@ -348,7 +378,53 @@ def _compile(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | None,
             raise RuleError(f"{path}: the rule can never fire: with Frequency {freq_name} and "
                             f"Interval {interval} from {dtstart:%H:%M:%S} no byHour/byMinute value "
                             f"is ever reached ({exc})", path=path) from exc
+        _check_density(spec, path)
     return spec, warnings
+
+
+def _per_day(spec: _Spec) -> int:
+    """An upper bound of the occurrences of `spec` on one day (on a day its day filters keep)."""
+    freq, n = spec.freq, spec.interval
+    hours, minutes = len(spec.byhour), len(spec.byminute)
+    if freq == _rr.SECONDLY:
+        runs = (hours or 1) * (minutes or 1)  # each run of allowed seconds adds at most one
+        return (hours or 24) * (minutes or 60) * 60 // n + runs
+    if freq == _rr.MINUTELY:
+        return (hours or 24) * (minutes or 60) // n + (hours or 1)
+    if freq == _rr.HOURLY:
+        return ((hours or 24) // n + 1) * (minutes or 1)
+    return (hours or 1) * (minutes or 1)
+
+
+def _check_density(spec: _Spec, path: str) -> None:
+    """RuleError for a rule every engine query would stop on: one enumerated (not a union known
+    up front, nor a Count rule) with more than DAILY_OCCURRENCE_LIMIT occurrences a day. Only
+    Secondly rules can have that many (Minutely: at most 1,440 + 24 a day)."""
+    if spec.freq != _rr.SECONDLY or spec.count is not None or spec.dtstart >= MAX_WALL:
+        return
+    hours, minutes = len(spec.byhour) or 24, len(spec.byminute) or 60
+    allowed = hours * minutes * 60
+    per_day = allowed // spec.interval
+    if per_day <= DAILY_OCCURRENCE_LIMIT:
+        return
+    if spec.bysetpos and not {1, -1} & set(spec.bysetpos):
+        return  # a Secondly period holds one candidate: other positions select nothing
+    if spec.until is not None:
+        if spec.until < spec.dtstart:
+            return
+        days = (spec.until.date() - spec.dtstart.date()).days + 1
+        if days * _per_day(spec) <= OCCURRENCE_LIMIT:
+            return  # every occurrence fits in one query
+    if RuleWindows(spec, path)._fixed is not None:
+        return  # a union known up front: queries never enumerate
+    smallest = allowed // (DAILY_OCCURRENCE_LIMIT + 1) + 1
+    raise RuleError(
+        f"{path}: Frequency Secondly with Interval {spec.interval} fires {per_day:,} times a day "
+        f"in windows that must be enumerated, more than the {DAILY_OCCURRENCE_LIMIT:,} a day a query "
+        f"can take (a query enumerates up to {QUERY_DAYS} days of occurrences and stops at "
+        f"{OCCURRENCE_LIMIT:,}); use Interval {smallest:,} or more, or a coarser Frequency (e.g. "
+        f"Daily, or Hourly/Minutely with byHour/byMinute, with StartTime and EndTime covering the "
+        f"same time)", path=path)
 
 
 def _filled(value: object) -> bool:
@@ -464,6 +540,59 @@ def _anchor(spec: _Spec, at: datetime) -> datetime:
     return first + timedelta(seconds=elapsed // unit * unit)
 
 
+def _following_period(freq: int, start: datetime) -> datetime:
+    """The period start after the one starting at `start` (Interval 1)."""
+    if freq == _rr.YEARLY:
+        return datetime(start.year + 1, 1, 1)
+    if freq == _rr.MONTHLY:
+        return datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+    if freq == _rr.WEEKLY:
+        return start + timedelta(days=7)
+    if freq == _rr.DAILY:
+        return start + DAY
+    return start + timedelta(seconds=_UNIT_SECONDS[freq])
+
+
+def _advance(freq: int, start: datetime, n: int) -> datetime | None:
+    """The period start `n` periods after `start`, or None when it is at or after MAX_WALL
+    (compared before any datetime arithmetic that could overflow)."""
+    if freq == _rr.YEARLY:
+        return datetime(start.year + n, 1, 1) if start.year + n < MAX_WALL.year else None
+    if freq == _rr.MONTHLY:
+        total = start.year * 12 + start.month - 1 + n
+        return datetime(total // 12, total % 12 + 1, 1) if total < MAX_WALL.year * 12 else None
+    step = (7 * 86400 if freq == _rr.WEEKLY else 86400 if freq == _rr.DAILY else _UNIT_SECONDS[freq]) * n
+    left = MAX_WALL - start
+    if left.days * 86400 + left.seconds <= step:
+        return None
+    return start + timedelta(seconds=step)
+
+
+_LONG_STEP_SECONDS = 100 * 365 * 86400
+_APPROX_UNIT_SECONDS = {_rr.YEARLY: 365 * 86400, _rr.MONTHLY: 28 * 86400, _rr.WEEKLY: 7 * 86400,
+                        _rr.DAILY: 86400, **_UNIT_SECONDS}
+
+
+def _long_step(freq: int, n: int) -> bool:
+    """Interval x unit of about 100 years or more: dateutil would walk each step month by month
+    (up to about 29,000 calendar calls for the largest Interval), so we step ourselves."""
+    return _APPROX_UNIT_SECONDS[freq] * n >= _LONG_STEP_SECONDS
+
+
+def _period_by_period(spec: _Spec, anchor: datetime | None) -> Iterator[datetime]:
+    """The occurrences from the period starting at `anchor`, one dateutil run per period (with
+    Interval 1, bounded by the period's end): the periods are computed by :func:`_advance`. A
+    period's set does not depend on INTERVAL (the never-fires check used the true one)."""
+    assert spec.freq is not None
+    while anchor is not None:
+        following = _following_period(spec.freq, anchor)
+        bound = {"until": following + _SHIFT - _MICRO} if following < MAX_WALL else {}
+        start = anchor + _SHIFT
+        yield from _merge([_pull(_rr.rrule(dtstart=start, cache=False, **dict(kwargs, interval=1, **bound)))
+                           for kwargs in spec.components])
+        anchor = _advance(spec.freq, anchor, spec.interval)
+
+
 def _pull(rule: Any) -> Iterator[datetime]:
     """Items of a (shifted) dateutil iterable, shifted back and counted in WORK."""
     iterator = iter(rule)
@@ -518,9 +647,15 @@ def _stream(spec: _Spec, at: datetime) -> Iterator[datetime]:
     anchor = _anchor(spec, at)
     if anchor > _LAST_SHIFTABLE or anchor >= MAX_WALL:
         return
-    start = anchor + _SHIFT
-    streams = [_pull(_rr.rrule(dtstart=start, cache=False, **kwargs)) for kwargs in spec.components]
-    items = _merge(streams)
+    if at >= _following_period(spec.freq, anchor):  # the anchor's period is over: skip it
+        anchor = _advance(spec.freq, anchor, spec.interval)  # type: ignore[assignment]
+        if anchor is None:
+            return
+    if _long_step(spec.freq, spec.interval):
+        items = _period_by_period(spec, anchor)
+    else:
+        start = anchor + _SHIFT
+        items = _merge([_pull(_rr.rrule(dtstart=start, cache=False, **kwargs)) for kwargs in spec.components])
     if spec.bysetpos:
         items = _apply_setpos(items, spec.freq, spec.bysetpos)
     low = max(at, spec.dtstart)
@@ -564,10 +699,15 @@ class RuleWindows:
     StartDate lies).
     """
 
-    __slots__ = ("_spec", "_fixed", "_first", "_last_end", "_first_known", "_last_known", "_counted")
+    __slots__ = ("_spec", "_path", "_fixed", "_first", "_last_end", "_first_known", "_last_known",
+                 "_counted", "_chunk")
 
-    def __init__(self, spec: _Spec):
+    def __init__(self, spec: _Spec, path: str = "rule"):
         self._spec = spec
+        self._path = path  # named by the limit error
+        # the most one scan may cover so that it stays under OCCURRENCE_LIMIT (next_edge, span)
+        self._chunk = max(timedelta(hours=1), timedelta(days=OCCURRENCE_LIMIT / 2 / _per_day(spec))) \
+            if spec.freq is not None else timedelta(days=4096)
         self._fixed: list[tuple[datetime, datetime]] | None = None
         self._first: datetime | None = None
         self._first_known = False
@@ -710,9 +850,12 @@ class RuleWindows:
                 return found, item
             found.append(item)
             if len(found) > limit:
+                days = limit / _per_day(spec)
+                span = f"{int(days):,} days" if days >= 2 else f"{max(1, int(days * 24))} hours"
                 raise RuleError(
-                    f"more than {limit:,} occurrences between {lo:%Y-%m-%d %H:%M} and "
-                    f"{hi:%Y-%m-%d %H:%M} (the limit for one query); query a shorter range")
+                    f"{self._path}: more than {limit:,} occurrences between {lo:%Y-%m-%d %H:%M} and "
+                    f"{hi:%Y-%m-%d %H:%M} (the limit for one query of a rule's windows); query a "
+                    f"shorter range (this rule allows at least {span} per query)", path=self._path)
         return found, None
 
     def _scan(self, lo: datetime, hi: datetime) -> tuple[list[tuple[datetime, datetime]], datetime | None, int]:
@@ -809,7 +952,8 @@ class RuleWindows:
             horizon = min(MAX_WALL, spec.window(spec.until)[1] + DAY)
         else:
             horizon = MAX_WALL
-        size = timedelta(days=8)
+        cap = min(self._chunk, timedelta(days=4096))
+        size = min(timedelta(days=8), cap)
         cursor = wall
         inside: bool | None = None
         while cursor < horizon:
@@ -817,7 +961,7 @@ class RuleWindows:
             merged, later, generated = self._scan(cursor, hi)
             clipped = [(max(a, cursor), min(b, hi)) for a, b in merged if b > cursor and a < hi]
             if generated < 1000:
-                size = min(size * 2, timedelta(days=4096))
+                size = min(size * 2, cap)
             elif generated > 10000 and size > timedelta(hours=1):
                 size = size / 4
             if inside is None:
@@ -872,12 +1016,14 @@ class RuleWindows:
         top = min(spec.until, MAX_WALL - _MICRO)
         reach = timedelta(days=8)
         while True:
+            reach = min(reach, self._chunk)
             low = max(top - reach, first)
             found, _ = self._occurrences(low, top + _MICRO)
             if found:
                 return spec.window(found[-1])[1]
             if low <= first:
                 return spec.window(first)[1]
+            top = low  # nothing in [low, top]: look before it
             reach *= 4
 
     def __repr__(self) -> str:
@@ -917,7 +1063,7 @@ def rule_windows(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | N
                  path: str = "rule") -> RuleWindows:
     """Validate `rule` (as :func:`check_rule`) and return its reusable :class:`RuleWindows`."""
     spec, _ = _compile(rule, zone, path)
-    return RuleWindows(spec)
+    return RuleWindows(spec, path)
 
 
 class _SetPosRule(_rr.rrulebase):

@@ -14,6 +14,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from .times import MAX_DATE, MIN_DATE
 
 __all__ = ["ZONES", "STATES", "times_of_day", "time_rules", "rules", "schedules", "customer_trees",
            "instants"]
@@ -35,7 +38,16 @@ def times_of_day(minute_step: int = 30) -> st.SearchStrategy[str]:
 
 @st.composite
 def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = (2015, 2027)) -> dict:
-    """A `Time` rule with a realistic recurrence and daily window."""
+    """A `Time` rule with a realistic recurrence and daily window.
+
+    `start_year` (first, last) bounds StartDate's year; any range inside the
+    years record dates may have (0002..9997) is accepted. UntilDate falls in
+    the start year .. max(2030, start year + 3), capped at 9997.
+    """
+    first, last = start_year
+    if not MIN_DATE.year <= first <= last <= MAX_DATE.year:
+        raise InvalidArgument(f"time_rules(start_year={start_year!r}): expected (first, last) with "
+                              f"{MIN_DATE.year} <= first <= last <= {MAX_DATE.year}")
     frequency = draw(st.sampled_from(["Daily", "Weekly", "Weekly", "Monthly", "Yearly", "None"]))
     year = draw(st.integers(*start_year))
     rule: dict = {
@@ -69,13 +81,15 @@ def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = (2015, 2027)) -
             rule["byMonthDay"] = [draw(st.integers(1, 28))]
     elif frequency == "None" and draw(st.booleans()):
         start = datetime.strptime(rule["startDate"], "%Y-%m-%d")
-        rule["untilDate"] = (start + timedelta(days=draw(st.integers(0, 400)))).strftime("%Y-%m-%d")
+        until = min(start + timedelta(days=draw(st.integers(0, 400))), datetime(MAX_DATE.year, 12, 31))
+        rule["untilDate"] = f"{until.year:04d}-{until.month:02d}-{until.day:02d}"
     if frequency != "None":
         bound = draw(st.integers(0, 4))
         if bound == 1:
             rule["count"] = draw(st.integers(1, 400))
         elif bound == 2:
-            rule["untilDate"] = f"{draw(st.integers(year, 2030)):04d}-{draw(st.integers(1, 12)):02d}-15"
+            last_until = min(max(2030, year + 3), MAX_DATE.year)
+            rule["untilDate"] = f"{draw(st.integers(year, last_until)):04d}-{draw(st.integers(1, 12)):02d}-15"
     return rule
 
 

@@ -15,7 +15,10 @@ recurrence lives in :mod:`schedengine.recurrence` (this module never touches
   offset, so that wall-clock windows can be turned into instants exactly.
 
 ``MIN_WALL`` .. ``MAX_WALL`` is the evaluation horizon: answers are exact for
-instants whose local wall time lies inside it.
+instants whose local wall time lies inside it. Record dates (``StartDate``,
+``UntilDate``) must lie in years ``MIN_DATE.year`` .. ``MAX_DATE.year``
+(0002..9997, the years of the instants the engine accepts), so that a window
+or a zone conversion a day away never leaves what ``datetime`` represents.
 """
 
 from __future__ import annotations
@@ -29,12 +32,18 @@ from zoneinfo import ZoneInfo
 from .errors import RecordError
 
 __all__ = [
-    "MAX_WALL", "MIN_WALL", "parse_date", "parse_time", "parse_until",
+    "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "parse_date", "parse_time", "parse_until",
     "resolve_zone", "utc_offset_spans",
 ]
 
 MIN_WALL = datetime(1800, 1, 1)
 MAX_WALL = datetime(2400, 1, 1)
+#: First and last record date accepted (StartDate, UntilDate): years 0002..9997.
+MIN_DATE = date(2, 1, 1)
+MAX_DATE = date(9997, 12, 31)
+#: UTC epoch seconds utc_offset_spans covers: [0002-01-01, 9999-01-01).
+_FIRST_SPAN_EPOCH = (MIN_DATE.toordinal() - date(1970, 1, 1).toordinal()) * 86400
+_LAST_SPAN_EPOCH = (date(9999, 1, 1).toordinal() - date(1970, 1, 1).toordinal()) * 86400
 
 DAY_SECONDS = 86400
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -141,17 +150,30 @@ def _split_datetime(text: str) -> tuple[date, int, int, timezone | None] | None:
     return day, hour * 3600 + minute * 60 + second, micro, _offset(match["z"])
 
 
+def _in_range(day: date, value: str, path: str | None) -> date:
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise RecordError(
+            f'{_where(path)}"{value}" is out of range: dates must lie in years '
+            f"{MIN_DATE.year:04d}..{MAX_DATE.year:04d}", path=path)
+    return day
+
+
 def parse_date(text: object, *, path: str | None) -> date:
-    """A record date: ``YYYY-MM-DD``, or an ISO date-time whose date part is used."""
+    """A record date: ``YYYY-MM-DD``, or an ISO date-time whose date part is used.
+
+    Years outside ``MIN_DATE.year .. MAX_DATE.year`` (0002..9997) are rejected.
+    """
     value = str(text).strip() if text is not None else ""
     try:
         match = _DATE_RE.match(value)
         if match:
-            return date(int(match["y"]), int(match["mo"]), int(match["d"]))
+            return _in_range(date(int(match["y"]), int(match["mo"]), int(match["d"])), value, path)
         parts = _split_datetime(value)
         if parts is not None:
-            return parts[0]
+            return _in_range(parts[0], value, path)
     except ValueError as exc:
+        if isinstance(exc, RecordError):
+            raise
         raise RecordError(f'{_where(path)}"{value}" is not a date (expected YYYY-MM-DD): {exc}',
                           path=path) from exc
     raise RecordError(f'{_where(path)}"{value}" is not a date (expected YYYY-MM-DD)', path=path)
@@ -207,10 +229,12 @@ def parse_until(text: object, zone: ZoneInfo, *, path: str | None) -> datetime:
     try:
         match = _DATE_RE.match(value)
         if match:
-            day = date(int(match["y"]), int(match["mo"]), int(match["d"]))
+            day = _in_range(date(int(match["y"]), int(match["mo"]), int(match["d"])), value, path)
             return datetime(day.year, day.month, day.day, 23, 59, 59, 999999)
         parts = _split_datetime(value)
     except ValueError as exc:
+        if isinstance(exc, RecordError):
+            raise
         raise RecordError(
             f'{_where(path)}"{value}" is not a date or date-time (expected YYYY-MM-DD or '
             f'YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]): {exc}', path=path) from exc
@@ -219,6 +243,7 @@ def parse_until(text: object, zone: ZoneInfo, *, path: str | None) -> datetime:
             f'{_where(path)}"{value}" is not a date or date-time (expected YYYY-MM-DD or '
             f'YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])', path=path)
     day, seconds, micro, offset = parts
+    _in_range(day, value, path)
     wall = datetime(day.year, day.month, day.day) + timedelta(seconds=seconds, microseconds=micro)
     if offset is not None:
         try:
@@ -303,10 +328,16 @@ def utc_offset_spans(zone: ZoneInfo, start: int, end: int) -> list[tuple[int, in
     changes, exact to the second, and adjacent spans always differ in
     offset. Transitions are found per UTC year (cached per zone and year) by
     probing once a day and bisecting; see :func:`_year_offsets`. Works for
-    any year datetime can represent with a day to spare (2..9998).
+    any year datetime can represent with a day to spare: `start` and `end` in
+    ``[0002-01-01, 9999-01-01]`` UTC, else :class:`RecordError`.
     """
     if end <= start:
         return []
+    if start < _FIRST_SPAN_EPOCH or end > _LAST_SPAN_EPOCH:
+        raise RecordError(
+            f"UTC offsets of {zone.key} are only computed from 0002-01-01 to 9999-01-01 UTC "
+            f"(epoch seconds {_FIRST_SPAN_EPOCH:,}..{_LAST_SPAN_EPOCH:,}); asked for "
+            f"{start:,}..{end:,}")
     spans: list[tuple[int, int, int]] = []
     first_year = _year_of(start)
     last_year = _year_of(end - 1)

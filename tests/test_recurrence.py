@@ -3,11 +3,12 @@
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from schedengine.errors import RuleError, ScheduleWarning
 from schedengine.records import SchedulingRule, SimpleSchedulingRuleTypes as Kind
 from schedengine.recurrence import (
-    OCCURRENCE_LIMIT, WORK, check_rule, rule_kind, rule_to_rrule, rule_windows,
+    DAILY_OCCURRENCE_LIMIT, MAX_INTERVAL, OCCURRENCE_LIMIT, WORK, check_rule, rule_kind, rule_to_rrule, rule_windows,
 )
 from schedengine.times import MAX_WALL
 
@@ -319,3 +320,200 @@ def test_rule_windows_accepts_models_and_is_reusable():
     w.windows(D(2030, 3, 4), D(2030, 3, 5))
     assert w.windows(D(2024, 3, 4), D(2024, 3, 5)) == first
     assert "Weekly" not in repr(w) and "WEEKLY" in repr(w)
+
+
+# --------------------------------------- pathological integers and dates (probe regressions)
+
+FREQUENCIES = ["Yearly", "Monthly", "Weekly", "Daily", "Hourly", "Minutely", "Secondly"]
+
+
+@pytest.mark.parametrize("frequency, interval", [(f, n) for f in FREQUENCIES for n in (2**40, 10**30)]
+                         + [("Daily", 10**9), ("Weekly", 10**9), ("Yearly", 2398)])
+def test_huge_interval_is_a_rule_error_naming_the_largest(frequency, interval):
+    # used to raise a raw OverflowError ("days=1000000000; must have magnitude <= 999999999",
+    # "Python int too large to convert to C int"), at load or at the first query
+    rule = R(StartDate="2026-01-01", StartTime="09:00", EndTime="10:00", Frequency=frequency, Interval=interval)
+    with pytest.raises(RuleError) as info:
+        check_rule(rule, NY, path="r")
+    most = MAX_INTERVAL[rule_windows(dict(rule, Interval=1), NY)._spec.freq]
+    assert str(info.value).startswith(f"r.interval: {interval:,} is more than {most:,}, the largest Interval "
+                                      f"for Frequency {frequency}")
+    assert f"use at most {most:,}" in str(info.value) and info.value.path == "r.interval"
+    with pytest.raises(RuleError):
+        rule_windows(rule, NY, path="r")
+
+
+@pytest.mark.parametrize("frequency", FREQUENCIES)
+@pytest.mark.parametrize("start_date", ["0002-01-01", "1999-12-31", "9997-12-31"])
+def test_largest_interval_evaluates_quickly(frequency, start_date, monkeypatch):
+    import calendar
+
+    rule = R(StartDate=start_date, StartTime="00:00", EndTime="00:00:01", Frequency=frequency)
+    freq = rule_windows(rule, NY)._spec.freq
+    w = rule_windows(dict(rule, Interval=MAX_INTERVAL[freq]), NY)
+    start = D(*map(int, start_date.split("-")))
+    calls = []
+    monthrange = calendar.monthrange
+    monkeypatch.setattr(calendar, "monthrange", lambda y, m: calls.append(1) or monthrange(y, m))
+    WORK.items = 0
+    if start < MAX_WALL:
+        assert w.occurrences(D(2, 1, 1), MAX_WALL)[0] == start
+        assert w.next_edge(start) == start + timedelta(seconds=1)
+        assert w.contains(start) and not w.contains(start + timedelta(seconds=1))
+        assert w.windows(D(2100, 1, 1), D(2100, 2, 1)) == []
+        second = w.next_edge(start + timedelta(seconds=1))  # the second occurrence, just before 2400
+        assert second is None or second.year == 2399
+    else:
+        assert w.span() == (None, None)
+    # never dateutil's month-by-month walk over 2,400 years (about 29,000 calls per query)
+    assert WORK.items < 20 and len(calls) < 500
+
+
+@pytest.mark.parametrize("fields", [
+    R(Frequency="Yearly", Interval=150, ByMonth=[3], ByDay=[{"DayOfWeek": "Monday", "Offset": 2}]),
+    R(Frequency="Monthly", Interval=1500, ByMonthDay=[1, -1], StartTime="22:00", EndTime="02:00"),
+    R(Frequency="Weekly", Interval=6000, ByDay=WEEKDAYS, BySetPosition=[-1]),
+    R(Frequency="Daily", Interval=40000, ByHour=[9, 17], StartTime="09:30", EndTime="10:00"),
+])
+def test_long_steps_match_dateutil(fields):
+    # Interval x unit >= 100 years is stepped by us, one dateutil run per period
+    rule = dict(fields, StartDate="1800-01-01")
+    ours = rule_windows(rule, NY).occurrences(D(1800, 1, 1), MAX_WALL)
+    assert ours == rule_to_rrule(rule, NY).between(D(1800, 1, 1), MAX_WALL, inc=True)
+    assert len(ours) >= 3
+
+
+@pytest.mark.parametrize("fields, where", [
+    (R(Frequency="None", StartDate="9999-12-31", IsAllDay=True), "startDate"),
+    (R(Frequency="Daily", StartDate="2026-01-01", UntilDate="9999-12-31"), "untilDate"),
+    (R(Frequency="Daily", StartDate="0001-01-01"), "startDate"),
+    (R(Frequency="None", StartDate="2026-01-01", UntilDate="9998-01-01T00:00:00Z"), "untilDate"),
+])
+def test_dates_out_of_range_are_rule_errors(fields, where):
+    # used to raise a raw OverflowError ("date value out of range")
+    with pytest.raises(RuleError, match=rf'^r\.{where}: ".*" is out of range: dates must lie in years '
+                                        rf'0002\.\.9997$') as info:
+        rule_windows(fields, NY, path="r")
+    assert info.value.path == f"r.{where}"
+
+
+def test_extreme_dates_in_range_evaluate():
+    last = rule_windows(R(Frequency="None", StartDate="9997-12-31", IsAllDay=True), NY)
+    assert last.windows(D(9997, 12, 1), D(9998, 1, 1)) == [(D(9997, 12, 31), D(9998, 1, 1))]
+    whole = rule_windows(R(Frequency="None", StartDate="0002-01-01", UntilDate="9997-12-31", IsAllDay=True), NY)
+    assert whole.span() == (D(2, 1, 1), None)  # None: the window outlasts the horizon
+    assert whole.contains(D(2399, 12, 31, 23)) and whole.next_edge(D(2, 1, 1)) is None
+    daily = rule_windows(R(Frequency="Daily", StartDate="0002-01-01", UntilDate="9997-12-31T24:00",
+                           StartTime="09:00", EndTime="10:00"), NY)
+    assert daily.next_edge(D(2, 1, 1)) == D(2, 1, 1, 9) and daily.span()[1] == D(2399, 12, 31, 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(frequency=st.sampled_from(FREQUENCIES + ["None"]),
+       interval=st.one_of(st.integers(-10**30, 10**30), st.integers(0, 3),
+                          st.sampled_from(sorted(MAX_INTERVAL.values())).flatmap(
+                              lambda m: st.integers(m - 2, m + 2))),
+       count=st.one_of(st.just(0), st.integers(-10**30, 10**30)),
+       start=st.sampled_from(["", "0002-01-01", "0001-12-31", "2399-12-31", "9997-12-31", "9999-12-31"]),
+       until=st.sampled_from(["", "0002-01-01", "9997-12-31", "9997-12-31T24:00", "9999-12-31",
+                              "9997-12-31T23:59:59-12:00", "0002-01-01T00:00:00+14:00"]),
+       times=st.sampled_from([("", ""), ("09:00", "10:00"), ("23:00", "01:00"), ("00:00", "24:00")]))
+def test_pathological_integers_and_dates_never_raise_anything_but_rule_errors(
+        frequency, interval, count, start, until, times):
+    rule = R(Frequency=frequency, Interval=interval, Count=count, StartDate=start, UntilDate=until,
+             StartTime=times[0], EndTime=times[1], ByHour=[9] if frequency in ("Hourly", "Minutely") else [])
+    try:
+        w = rule_windows(rule, NY, path="r")
+    except RuleError as exc:
+        assert str(exc).startswith("r") and exc.path.startswith("r")
+        return
+    for at in (D(2, 1, 3), D(2026, 6, 1), D(2399, 12, 30), D(9997, 12, 30)):
+        w.contains(at)
+        w.next_edge(at)
+        w.windows(at, at + timedelta(days=1))
+    w.span()
+
+
+# ------------------------------------- rules too dense to enumerate (probe regressions)
+
+TICK = R(Frequency="Secondly", Interval=2, StartTime="00:00:00", EndTime="00:00:01", StartDate="2026-01-01")
+
+
+def test_secondly_rule_too_dense_for_any_query_is_rejected_by_validation():
+    # used to pass validation, then fail every query with a message naming no rule
+    with pytest.raises(RuleError) as info:
+        check_rule(TICK, NY, path=PREFIX)
+    assert str(info.value).startswith(
+        PREFIX + ": Frequency Secondly with Interval 2 fires 43,200 times a day in windows that must be "
+                 "enumerated, more than the 10,000 a day a query can take")
+    assert "use Interval 9 or more" in str(info.value) and info.value.path == PREFIX
+    assert DAILY_OCCURRENCE_LIMIT == OCCURRENCE_LIMIT // 10
+    assert check_rule(dict(TICK, Interval=9), NY, path="r") == []
+    # windows that make a union known up front, a Count, or an UntilDate close enough are fine
+    assert check_rule(dict(TICK, Interval=1), NY, path="r") == []
+    assert check_rule(dict(TICK, Count=50_000), NY, path="r") == []
+    assert check_rule(dict(TICK, UntilDate="2026-01-02"), NY, path="r") == []
+    with pytest.raises(RuleError, match="fires 10,800 times a day .* use Interval 2 or more"):
+        check_rule(R(Frequency="Secondly", StartTime="09:00", EndTime="09:00:01", ByHour=[9, 10, 11]), NY, path="r")
+
+
+def test_engine_rejects_the_dense_rule_at_load_and_answers_the_sparser_one():
+    from schedengine import Engine
+    from datetime import timezone
+    records = [{"id": "c", "schedule": {"timeZoneId": NY, "rules": [dict(TICK, Id="tick", State="Tick")]}}]
+    with pytest.raises(RuleError, match=r'^customers\[0\] \(id "c"\)\.schedule\.rules\[0\] \(id "tick"\): '
+                                        r"Frequency Secondly with Interval 2"):
+        Engine.from_records(records)
+    records[0]["schedule"]["rules"][0]["Interval"] = 9
+    engine = Engine.from_records(records)
+    at = datetime(2026, 12, 30, 5, tzinfo=timezone.utc)  # midnight in New York
+    assert engine.state_at("c", at).state == "Tick"
+    assert engine.next_change("c", at).at == at + timedelta(seconds=1)
+
+
+def test_limit_error_names_the_rule():
+    w = rule_windows(R(StartDate="2024-01-01", StartTime="09:00", EndTime="09:00:01", Frequency="Secondly",
+                       ByHour=[9]), NY, path=PREFIX)
+    with pytest.raises(RuleError) as info:
+        w.windows(D(2024, 1, 1), D(2024, 3, 1))
+    message = str(info.value)
+    assert message.startswith(PREFIX + ": more than 100,000 occurrences between 2023-12-3")
+    assert message.endswith("(the limit for one query of a rule's windows); query a shorter range "
+                            "(this rule allows at least 27 days per query)")
+    assert info.value.path == PREFIX
+
+
+def test_next_edge_and_span_of_a_dense_rule_on_few_days_stay_under_the_limit():
+    # every 9 s in January: 9,600 occurrences a day. next_edge used to double its chunk over the
+    # quiet months and then enumerate 16 days of January at once; span() looked back 512 days.
+    rule = R(StartDate="2026-01-01", StartTime="00:00:00", EndTime="00:00:01", Frequency="Secondly",
+             Interval=9, ByMonth=[1], UntilDate="2028-06-30")
+    w = rule_windows(rule, NY)
+    assert w.next_edge(D(2026, 2, 1)) == D(2027, 1, 1)
+    assert w.next_edge(D(2027, 1, 1)) == D(2027, 1, 1, 0, 0, 1)
+    assert w.span() == (D(2026, 1, 1), D(2028, 1, 31, 23, 59, 52))
+
+
+def test_time_rules_strategy_accepts_wide_start_years():
+    # used to fail: "max_value=2030 < min_value=2031" (UntilDate years were capped at 2030)
+    from hypothesis import find
+    from hypothesis.errors import InvalidArgument
+    from schedengine.testing import time_rules
+
+    late = find(time_rules(start_year=(2150, 2199)), lambda r: "untilDate" in r and r["frequency"] != "None")
+    assert 2150 <= int(late["untilDate"][:4]) <= 2202
+    for years in [(1900, 2199), (2, 9997), (9997, 9997)]:
+        rule = find(time_rules(start_year=years), lambda r: "untilDate" in r)
+        check_rule(rule, NY, path="r")
+    with pytest.raises(InvalidArgument, match=r"start_year=\(1, 2000\)"):
+        find(time_rules(start_year=(1, 2000)), lambda r: True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_time_rules_over_any_accepted_range_are_valid(data):
+    from schedengine.testing import time_rules
+
+    first = data.draw(st.integers(2, 9997))
+    last = data.draw(st.integers(first, min(9997, first + 300)))
+    check_rule(data.draw(time_rules(start_year=(first, last))), NY, path="r")

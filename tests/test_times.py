@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 from schedengine.errors import RecordError
 from schedengine.times import (
-    MAX_WALL, MIN_WALL, parse_date, parse_time, parse_until, resolve_zone, utc_offset_spans,
+    MAX_DATE, MAX_WALL, MIN_DATE, MIN_WALL, parse_date, parse_time, parse_until, resolve_zone,
+    utc_offset_spans,
 )
 from schedengine import times as times_module
 
@@ -197,3 +198,62 @@ def test_spans_tile_and_match_zoneinfo(zone, start, length):
         before = datetime.fromtimestamp(a - 1, tz).utcoffset()
         after = datetime.fromtimestamp(a, tz).utcoffset()
         assert before != after
+
+
+# ------------------------------------------------- date range (probe regressions)
+
+@pytest.mark.parametrize("text", ["0001-12-31", "9998-01-01", "9999-12-31", "9999-12-31T23:00:00",
+                                  "9999-12-31T24:00"])
+def test_dates_outside_years_2_to_9997_are_record_errors(text):
+    ny = ZoneInfo("America/New_York")
+    expected = rf'^r\.startDate: "{text}" is out of range: dates must lie in years 0002\.\.9997$'
+    with pytest.raises(RecordError, match=expected) as info:
+        parse_date(text, path="r.startDate")
+    assert info.value.path == "r.startDate"
+    with pytest.raises(RecordError, match=r'^u: ".*" is out of range: dates must lie in years 0002\.\.9997$'):
+        parse_until(text, ny, path="u")
+
+
+def test_date_range_bounds_are_accepted():
+    ny = ZoneInfo("America/New_York")
+    assert MIN_DATE == date(2, 1, 1) and MAX_DATE == date(9997, 12, 31)
+    assert parse_date("0002-01-01", path="d") == MIN_DATE
+    assert parse_date("9997-12-31", path="d") == MAX_DATE
+    assert parse_until("9997-12-31", ny, path="u") == datetime(9997, 12, 31, 23, 59, 59, 999999)
+    assert parse_until("9997-12-31T24:00", ny, path="u") == datetime(9998, 1, 1)
+    assert parse_until("9997-12-31T23:00:00-12:00", ZoneInfo("Pacific/Kiritimati"), path="u").year == 9998
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([1, 2, 9997, 9998, 9999]) | st.integers(0, 9999), st.integers(1, 12), st.integers(1, 28), st.integers(0, 24),
+       st.sampled_from(["", "Z", "+14:00", "-12:00", "+23:59"]))
+def test_extreme_dates_raise_record_errors_only(year, month, day, hour, offset):
+    text = f"{year:04d}-{month:02d}-{day:02d}"
+    stamp = f"{text}T{hour:02d}:00:00{offset}"
+    for zone in (ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12")):
+        for value in (text, stamp):
+            try:
+                parse_until(value, zone, path="u")
+            except RecordError:
+                pass
+    for value in (text, stamp):
+        try:
+            parse_date(value, path="d")
+        except RecordError:
+            pass
+
+
+@pytest.mark.parametrize("start, end", [
+    (epoch(1, 6, 1), epoch(1, 7, 1)), (epoch(9999, 1, 1), epoch(9999, 2, 1)),
+    (-10**20, 0), (0, 10**20),
+])
+def test_offset_spans_outside_their_range_are_record_errors(start, end):
+    with pytest.raises(RecordError, match=r"UTC offsets of America/New_York are only computed from "
+                                          r"0002-01-01 to 9999-01-01 UTC"):
+        utc_offset_spans(ZoneInfo("America/New_York"), start, end)
+
+
+def test_offset_spans_at_their_range_ends():
+    ny = ZoneInfo("America/New_York")
+    assert [s[2] for s in utc_offset_spans(ny, epoch(2, 1, 1), epoch(2, 1, 2))] == [-17762]
+    assert len(utc_offset_spans(ny, epoch(9998, 1, 1), epoch(9999, 1, 1))) == 3
