@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .records import SimpleSchedulingRuleTypes
 from .results import Change, Segment, StateResult, check_segment_count
 from .recurrence import RuleWindows
-from .times import MAX_WALL, utc_offset_spans
+from .times import HORIZON, utc_offset_spans
 from .caches import copy_without, put_bounded
 from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
 
@@ -54,7 +54,7 @@ MAX_CHUNKS = 1_000_000
 # Rule windows over one chunk's wall range remembered at once (FIFO), each a
 # few hundred bytes: about 30 MB.
 MAX_MEMBERSHIPS = 100_000
-HORIZON_TS = int((MAX_WALL - NAIVE_EPOCH).total_seconds())  # nothing is reported at or after
+HORIZON_TS = int(HORIZON.timestamp())  # nothing is reported at or after
 DAY = 86400
 ALWAYS = SimpleSchedulingRuleTypes.Always
 TIME = SimpleSchedulingRuleTypes.Time

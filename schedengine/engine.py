@@ -20,8 +20,9 @@ from .errors import RecordError
 from .patching import plan_patch
 from .policy import Policy
 from .records import Customer, PatchCustomer
-from .reference import HORIZON, ReferenceEvaluator
+from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
+from .times import HORIZON
 from .tree import CustomerTree
 from .wire import (Format, customer_list, dump_customers, parse_customers, read_document,
                    read_records_lazily, write_customers_atomic)
@@ -279,7 +280,7 @@ def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
 
 def _all_compilable(values: Any, array: bool) -> bool:
     """Whether every element is finite epoch seconds the compiled form
-    serves (years 1800 to 2400): one pass in C over a list of floats and
+    serves (1800 to the horizon): one pass in C over a list of floats and
     ints, numpy's own reductions over an array."""
     if len(values) == 0:
         return True

@@ -20,15 +20,13 @@ from typing import Iterator
 
 from .records import SimpleSchedulingRuleTypes
 from .results import Change, Explanation, RuleStep, Segment, StateResult, check_segment_count
-from .times import MAX_WALL, utc_offset_spans
+from .times import HORIZON, utc_offset_spans
 from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
 
 __all__ = ["ReferenceEvaluator"]
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Nothing is reported at or after this instant (the evaluation horizon).
-HORIZON = MAX_WALL.replace(tzinfo=UTC)
 ALWAYS = SimpleSchedulingRuleTypes.Always
 TIME = SimpleSchedulingRuleTypes.Time
 CUSTOMER_STATE = SimpleSchedulingRuleTypes.CustomerState

@@ -32,12 +32,17 @@ from zoneinfo import ZoneInfo
 from .errors import RecordError
 
 __all__ = [
-    "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "parse_date", "parse_time", "parse_until",
+    "HORIZON", "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "parse_date", "parse_time", "parse_until",
     "resolve_zone", "utc_offset_spans",
 ]
 
 MIN_WALL = datetime(1800, 1, 1)
 MAX_WALL = datetime(2400, 1, 1)
+#: Changes are reported, and answers exact, for instants before this one: a
+#: day before MAX_WALL, so that every such instant's wall time is before
+#: MAX_WALL in every zone (no UTC offset reaches a day). At 2400-01-01T00:00Z
+#: Berlin's wall clock already read 2400-01-01T01:00, past the last window.
+HORIZON = (MAX_WALL - timedelta(days=1)).replace(tzinfo=timezone.utc)
 #: First and last record date accepted (StartDate, UntilDate): years 0002..9997.
 MIN_DATE = date(2, 1, 1)
 MAX_DATE = date(9997, 12, 31)

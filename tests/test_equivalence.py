@@ -172,3 +172,24 @@ def test_state_many_edge_cases(container):
     for values in ([int(t) for t in inside], inside + outside, outside):
         expected = [engine.state_at("acme", float(t)).state for t in values]
         assert list(engine.state_many("acme", wrap(values))) == expected
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Europe/Berlin", "UTC", "America/New_York",
+                                  "Pacific/Pago_Pago", "Australia/Lord_Howe"])
+def test_a_schedule_that_never_changes_never_reports_a_change(zone):
+    """Windows are generated up to wall time 2400-01-01, which east of UTC
+    comes before 2400-01-01T00:00Z: with the horizon there, the end of the
+    last window was reported as a change to the fallback state (a probe's
+    find, on the compiled path only). The horizon is a day earlier now."""
+    records = [{"id": "a", "schedule": {"timeZoneId": zone, "rules": [
+        {"simpleRuleType": "Time", "frequency": "Daily", "startDate": "2022-12-25", "isAllDay": True,
+         "state": "Open"},
+        {"simpleRuleType": "Time", "frequency": "Weekly", "startDate": "2023-07-24", "startTime": "22:30",
+         "state": "Closed"}]}}]
+    compiled, reference = Engine.from_records(records), Engine.from_records(records, mode="reference")
+    for at in ("2027-01-01T00:00:00Z", "2399-06-01T00:00:00Z"):
+        for engine in (compiled, reference):
+            assert engine.next_change("a", at) is None and engine.state_at("a", at).until is None
+    start, end = "2399-12-29T00:00:00Z", "2400-01-03T00:00:00Z"
+    assert compiled.timeline("a", start, end) == reference.timeline("a", start, end)
+    assert [s.state for s in compiled.timeline("a", start, end)] == ["Open"]

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schedengine import Engine
+from schedengine.times import HORIZON
 
 UTC = timezone.utc
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
-HORIZON = datetime(2400, 1, 1, tzinfo=UTC)
 FLOOR = datetime(1800, 1, 1, tzinfo=UTC)
 
 
