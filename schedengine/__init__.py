@@ -8,6 +8,7 @@
 
 from .engine import Engine
 from .errors import (
+    ConfigurationError,
     PatchError,
     RecordError,
     RuleError,
@@ -23,7 +24,7 @@ from .records import Customer, PatchCustomer, Schedule, SchedulingRule
 from .results import Change, Explanation, Segment, StateResult
 
 __all__ = [
-    "Change", "Customer", "Engine", "Explanation", "PatchCustomer", "PatchError", "Policy",
+    "Change", "ConfigurationError", "Customer", "Engine", "Explanation", "PatchCustomer", "PatchError", "Policy",
     "RecordError", "RuleError", "Schedule", "ScheduleError", "ScheduleWarning", "SchedulingRule",
     "Segment", "StateResult", "TreeError", "UnknownCustomerError", "WireFormatError",
     "rule_to_rrule", "to_rrule_string",

@@ -16,7 +16,7 @@ from numbers import Integral, Real
 from typing import Any, Iterable, Literal, Mapping
 
 from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_array
-from .errors import RecordError
+from .errors import ConfigurationError, RecordError
 from .patching import plan_patch
 from .policy import Policy
 from .records import Customer, PatchCustomer
@@ -54,7 +54,7 @@ class Engine:
     def __init__(self, tree: CustomerTree, *, mode: Mode = "compiled", source_format: Format = "json",
                  max_chunks: int = MAX_CHUNKS):
         if mode not in ("compiled", "reference"):
-            raise ValueError(f"mode {mode!r} is not 'compiled' or 'reference'")
+            raise ConfigurationError(f"mode {mode!r} is not 'compiled' or 'reference'")
         self.mode = mode
         self.source_format = source_format
         self._store = CompiledStore(max_chunks)

@@ -8,6 +8,7 @@ ScheduleError
  │   └─ RuleError                     a rule that cannot be evaluated (range, combination, limit)
  ├─ TreeError (ValueError)            missing parent, cycle, duplicate id; .chain
  ├─ PatchError (ValueError)           a PATCH request rejected; nothing was changed
+ ├─ ConfigurationError (ValueError)   a Policy or Engine option is wrong (not the records)
  └─ UnknownCustomerError (KeyError)   a query named a customer the tree does not hold
 
 Warnings (not raised, collected by `validate`): `ScheduleWarning`.
@@ -52,6 +53,10 @@ class TreeError(ScheduleError, ValueError):
 
 class PatchError(ScheduleError, ValueError):
     """A PATCH request was rejected; the engine is exactly as it was."""
+
+
+class ConfigurationError(ScheduleError, ValueError):
+    """A Policy or Engine option is wrong: the operator's choice, not the records."""
 
 
 class UnknownCustomerError(ScheduleError, KeyError):

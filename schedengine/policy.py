@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
+from .errors import ConfigurationError, RecordError
+from .times import resolve_zone
+
 __all__ = ["Policy", "ConditionEvaluator", "order_rules"]
 
 # (rule, customer, at) -> bool; `at` is an aware UTC datetime.
@@ -33,8 +36,22 @@ class Policy:
     condition_evaluator: ConditionEvaluator | None = None
 
     def __post_init__(self) -> None:
+        # Checked here, so a bad option is reported as the operator's and not
+        # blamed on the first record that happens to need it.
         if self.priority not in _ORDERS:
-            raise ValueError(f"policy priority {self.priority!r} is not one of {', '.join(_ORDERS)}")
+            raise ConfigurationError(f"policy priority {self.priority!r} is not one of {', '.join(_ORDERS)}")
+        for name in ("force_closed_state", "fallback_state"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigurationError(f"policy {name} {value!r} is not a state name (a non-empty string)")
+        if not isinstance(self.default_time_zone, str):
+            raise ConfigurationError(f"policy default_time_zone {self.default_time_zone!r} is not a zone name")
+        try:
+            resolve_zone(self.default_time_zone)
+        except RecordError as exc:
+            raise ConfigurationError(f"policy default_time_zone: {exc}") from None
+        if self.condition_evaluator is not None and not callable(self.condition_evaluator):
+            raise ConfigurationError(f"policy condition_evaluator {self.condition_evaluator!r} is not callable")
 
 
 def order_rules(priorities: Sequence[int | None], policy: Policy) -> list[int]:

@@ -469,3 +469,27 @@ def test_a_timeline_stops_at_max_segments(mode, monkeypatch):
     assert len(engine.timeline("tick", "2027-07-05T00:00Z", "2027-07-05T01:00Z")) == 120
     with pytest.raises(RecordError, match="more than 120 segments"):
         engine.timeline("tick", "2027-07-05T00:00Z", "2027-07-05T01:00:31Z")
+
+
+@pytest.mark.parametrize("option, fragment", [
+    ({"priority": "biggest-first"}, "priority 'biggest-first'"),
+    ({"fallback_state": None}, "fallback_state None is not a state name"),
+    ({"force_closed_state": "  "}, "force_closed_state '  '"),
+    ({"default_time_zone": "Mars/Olympus"}, 'default_time_zone: unknown time zone "Mars/Olympus"'),
+    ({"condition_evaluator": "yes"}, "condition_evaluator 'yes' is not callable"),
+])
+def test_a_bad_policy_option_is_the_operators_error(option, fragment):
+    """Checked when the Policy is made: a bad default zone used to surface as
+    an error in the first record without a zone of its own."""
+    from schedengine import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=fragment):
+        Policy(**option)
+
+
+def test_cli_names_a_bad_policy_option_not_the_file(capsys):
+    from schedengine.cli import main
+
+    assert main(["state-at", "acme", "--customers", str(DEMO), "--policy-default-time-zone", "Mars/Olympus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: policy default_time_zone") and "customers[" not in err
