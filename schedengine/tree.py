@@ -481,6 +481,9 @@ class CustomerTree:
                 schedule = self.schedule_record(cid)
                 if schedule is not None and schedule.time_zone_id and schedule.time_zone_id.strip():
                     name = schedule.time_zone_id.strip()
+                    # Checked here, so a bad zone is blamed on the customer that names
+                    # it, not on a descendant that inherits it (cached: cheap).
+                    resolve_zone(name, path=f"{self.label(cid)}.schedule.timeZoneId")
                     break
                 cid = self._parent[cid]
             for w in walked:

@@ -493,3 +493,12 @@ def test_cli_names_a_bad_policy_option_not_the_file(capsys):
     assert main(["state-at", "acme", "--customers", str(DEMO), "--policy-default-time-zone", "Mars/Olympus"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: policy default_time_zone") and "customers[" not in err
+
+
+def test_a_bad_inherited_zone_is_blamed_on_the_customer_that_names_it():
+    records = [{"id": "p", "schedule": {"timeZoneId": "Mars/Olympus"}},
+               {"id": "c", "parentCustomerId": "p",
+                "schedule": {"rules": [{"simpleRuleType": "Always", "state": "Open"}]}}]
+    engine = Engine.from_records(records, validate=False)
+    with pytest.raises(RecordError, match=r'^customers\[0\] \(id "p"\)\.schedule\.timeZoneId: unknown time zone'):
+        engine.state_at("c", 0)
