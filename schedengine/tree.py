@@ -237,10 +237,10 @@ class CustomerTree:
             self._children.setdefault(parent, []).append(cid)
         self._check_cycles()
         self._models: dict[str, Customer] = {}  # parsed lazy records, at most MODEL_CACHE (FIFO)
+        self._schedule_models: dict[str, Schedule | None] = {}  # their schedules alone, likewise
         # The record as read (JSON text or wire dict) of each customer a patch
         # has replaced by a model: what wire_records() writes its unchanged fields from.
         self._originals: dict[str, dict[str, Any] | str] = {}
-        self._schedule_models: dict[str, Schedule | None] = {}  # their schedules alone, likewise
         self._owner: dict[str, str] = {}
         self._zone_name: dict[str, str] = {}
         self._schedules: dict[str, OwnerSchedule] = {}
@@ -363,7 +363,8 @@ class CustomerTree:
         if schedule is _ABSENT:
             raw = _wire_dict(record, self._position[customer_id])
             value = _raw_field(raw, "schedule")
-            schedule = None if value is None else parse_model(Schedule, value, f"{self.label(customer_id)}.schedule")
+            where = f"{self.label(customer_id)}.schedule"
+            schedule = None if value is None else parse_model(Schedule, value, where)
             put_bounded(self._schedule_models, customer_id, schedule, MODEL_CACHE)
         return schedule  # type: ignore[return-value]
 
