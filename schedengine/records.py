@@ -34,7 +34,7 @@ __all__ = [
     "AppSettings", "BillingItem", "BillingSettings", "Customer", "CustomerBreadcrumb",
     "DayOfWeek", "EntityIntegrationData", "PatchCustomer", "Schedule", "ScheduleDay",
     "SchedulingRule", "SchedulingRuleFrequency", "SimpleSchedulingRuleTypes", "Struct",
-    "Tag", "TagColors", "ThirdPartyId", "Value", "parse_model", "unknown_fields",
+    "Tag", "TagColors", "ThirdPartyId", "Value", "parse_model", "unknown_fields", "wire_key",
 ]
 
 
@@ -134,7 +134,7 @@ Color = _enum_type(TagColors)
 _WIRE_KEYS: dict[str, str] = {}
 
 
-def _wire_key(name: str) -> str:
+def wire_key(name: str) -> str:
     """Normalise a field name for case-insensitive matching (memoised: the
     same few hundred spellings recur in every record)."""
     key = _WIRE_KEYS.get(name)
@@ -170,7 +170,7 @@ class WireModel(BaseModel):
         matched: dict[str, Any] = {}
         unknown: list[str] = []
         for key, value in data.items():
-            name = by_key.get(key) or by_key.get(_wire_key(str(key)))
+            name = by_key.get(key) or by_key.get(wire_key(str(key)))
             if name is None:
                 unknown.append(str(key))
             else:
@@ -199,7 +199,7 @@ _FIELD_KEYS: dict[int, dict[str, str]] = {}  # by id(cls): hashing a model class
 def _field_keys(cls: type[BaseModel]) -> dict[str, str]:
     keys = _FIELD_KEYS.get(id(cls))
     if keys is None:
-        keys = {_wire_key(name): name for name in cls.model_fields}
+        keys = {wire_key(name): name for name in cls.model_fields}
         keys.update({_camel(name): name for name in cls.model_fields})  # the common spelling, no folding
         _FIELD_KEYS[id(cls)] = keys
     return keys

@@ -22,6 +22,7 @@ from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerErro
 from .policy import Policy, order_rules
 from .records import (
     parse_model,
+    wire_key,
     AppSettings,
     BillingSettings,
     Customer,
@@ -136,7 +137,7 @@ def _raw_field(record: dict[str, Any], key: str) -> Any:
     last wins, so a lazily read record says what its parsed model says."""
     found = None
     for name, value in record.items():
-        if isinstance(name, str) and _field_key(name) == key:
+        if isinstance(name, str) and wire_key(name) == key:
             found = value
     return found
 
@@ -159,18 +160,14 @@ def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
     return raw
 
 
-def _field_key(name: str) -> str:
-    return name.replace("_", "").lower()
-
-
 def _with_changes(raw: dict[str, Any], before: Customer, after: Customer) -> dict[str, Any]:
     """`raw` (the wire dict `before` was read from) with each field whose value
     differs in `after` replaced, every spelling of it, by after's camelCase one."""
-    changed = {_field_key(f) for f in Customer.model_fields if getattr(before, f) != getattr(after, f)}
-    new = {_field_key(k): (k, v) for k, v in after.to_wire().items()}  # a field set to None is absent
+    changed = {wire_key(f) for f in Customer.model_fields if getattr(before, f) != getattr(after, f)}
+    new = {wire_key(k): (k, v) for k, v in after.to_wire().items()}  # a field set to None is absent
     out: dict[str, Any] = {}
     for key, value in raw.items():
-        field = _field_key(key) if isinstance(key, str) else None
+        field = wire_key(key) if isinstance(key, str) else None
         if field not in changed:
             out[key] = value
         elif field in new:  # where the field was, so a diff of the file shows just the change
