@@ -131,15 +131,22 @@ class OwnerSchedule:
         return live[: last + 1]
 
 
-def _raw_field(record: dict[str, Any], key: str) -> Any:
-    """A wire dict's field by normalised name (any case), as records.py
-    matches it: of keys differing only in case (`schedule`, `Schedule`) the
-    last wins, so a lazily read record says what its parsed model says."""
-    found = None
+def _raw_fields(record: dict[str, Any], *keys: str) -> list[Any]:
+    """A wire dict's fields by normalised name (any case), in one pass, as
+    records.py matches them: of keys differing only in case (`schedule`,
+    `Schedule`) the last wins, so a lazily read record says what its parsed
+    model says."""
+    found = dict.fromkeys(keys)
     for name, value in record.items():
-        if isinstance(name, str) and wire_key(name) == key:
-            found = value
-    return found
+        if isinstance(name, str):
+            key = wire_key(name)
+            if key in found:
+                found[key] = value
+    return [found[key] for key in keys]
+
+
+def _raw_field(record: dict[str, Any], key: str) -> Any:
+    return _raw_fields(record, key)[0]
 
 
 def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
@@ -204,11 +211,11 @@ class CustomerTree:
             pos = positions[i] if positions is not None else i
             if isinstance(customer, (dict, str)):
                 raw = _wire_dict(customer, pos)
-                value = _raw_field(raw, "id")
+                value, parent_value = _raw_fields(raw, "id", "parentcustomerid")
                 if not isinstance(value, str) and type(value) not in (int, float):
                     parse_model(Customer, raw, f"customers[{pos}]")  # let the model say what is wrong
                 cid = str(value)  # a number becomes text, as the model reads it
-                parent = _raw_id(_raw_field(raw, "parentcustomerid"))
+                parent = _raw_id(parent_value)
             elif isinstance(customer, Customer):
                 cid, parent = customer.id, customer.parent_customer_id or None
             else:
