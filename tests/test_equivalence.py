@@ -187,7 +187,8 @@ def test_a_schedule_that_never_changes_never_reports_a_change(zone):
         {"simpleRuleType": "Time", "frequency": "Weekly", "startDate": "2023-07-24", "startTime": "22:30",
          "state": "Closed"}]}}]
     compiled, reference = Engine.from_records(records), Engine.from_records(records, mode="reference")
-    for at in ("2027-01-01T00:00:00Z", "2399-06-01T00:00:00Z"):
+    # (From 2027 it is the same answer, after walking 370 years of weekly edges: seconds.)
+    for at in ("2390-01-01T00:00:00Z", "2399-06-01T00:00:00Z"):
         for engine in (compiled, reference):
             assert engine.next_change("a", at) is None and engine.state_at("a", at).until is None
     start, end = "2399-12-29T00:00:00Z", "2400-01-03T00:00:00Z"
