@@ -213,16 +213,35 @@ def dump_customers(customers: Iterable[WireModel | dict[str, Any]], fmt: Format 
     return encode([c.to_wire() if isinstance(c, WireModel) else c for c in customers], fmt)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8(text: str, fmt: Format, path: str | os.PathLike[str]) -> bytes:
+    """`text` as UTF-8. A lone surrogate (JSON's "\\ud800" reads as one) has
+    no UTF-8 form: JSON and JSON Lines write it back as the escape it was
+    read from (it can only stand inside a string); JSV has no escapes, so
+    that is a RecordError naming the file, before anything is written."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        if fmt in ("json", "jsonl"):
+            return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text).encode("utf-8")
+        line = text.count("\n", 0, exc.start) + 1
+        raise RecordError(f"{path}: line {line} of the JSV to write holds a lone surrogate "
+                          f"(U+{ord(text[exc.start]):04X}), which JSV cannot carry; write JSON instead, "
+                          "or remove it", path=str(path)) from None
+
+
 def write_customers_atomic(path: str | os.PathLike[str], customers: Sequence[WireModel | dict[str, Any]],
                            fmt: Format) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it:
     the original stays intact if anything fails."""
-    text = dump_customers(customers, fmt)
+    data = _utf8(dump_customers(customers, fmt), fmt, path)
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():

@@ -827,3 +827,21 @@ def test_writing_in_another_format_is_canonical(tmp_path):
     engine = Engine.from_file(path, validate=False)
     assert json.loads(engine.dumps("jsonl")) == {"id": "a", "Name": "A", "customField": 1}
     assert engine.dumps("json") == encode([{"id": "a", "name": "A"}], "json")
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_a_lone_surrogate_is_written_back_as_its_escape(tmp_path, capsys, fmt, monkeypatch):
+    """JSON reads "\\ud800" as a lone surrogate, which has no UTF-8 form: the
+    write used to fail (the patch was lost, with a message naming nothing)."""
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    records = [{"id": "a", "name": "odd \ud800 name"}, {"id": "b"}]
+    path = tmp_path / f"customers.{fmt}"
+    path.write_text(encode(records, fmt).replace("\ud800", "\\ud800"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"name": "B"}'))
+    code, _, err = run(capsys, "patch", "b", "-", "--customers", str(path))
+    assert code == 0, err
+    assert "\\ud800" in path.read_text(encoding="utf-8")
+    assert Engine.from_file(path).tree.customer("a").name == "odd \ud800 name"
+    with pytest.raises(RecordError, match="lone surrogate"):
+        Engine.from_file(path).to_file(tmp_path / "out.jsv", "jsv")
+    assert not (tmp_path / "out.jsv").exists()
