@@ -302,7 +302,7 @@ class CompiledEvaluator:
         try:
             entry = self._entries.get(customer_id)
         except TypeError:  # unhashable
-            self.tree.customer(customer_id)  # raises UnknownCustomerError
+            self.tree.require(customer_id)  # raises UnknownCustomerError
             raise
         if entry is None:
             owner = self.tree.owner_id(customer_id)

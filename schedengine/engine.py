@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from functools import partial
 from numbers import Integral, Real
 from typing import Any, Iterable, Literal, Mapping
@@ -22,7 +22,7 @@ from .policy import Policy
 from .records import Customer, PatchCustomer
 from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
-from .times import HORIZON
+from .times import HORIZON, MAX_DATE, MIN_DATE
 from .tree import CustomerTree
 from .wire import (Format, customer_list, dump_customers, parse_customers, read_document,
                    read_records_lazily, write_customers_atomic)
@@ -36,11 +36,12 @@ Mode = Literal["compiled", "reference"]
 MIN_INSTANT = datetime(1800, 1, 1, tzinfo=UTC)
 MIN_EPOCH = (MIN_INSTANT - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 HORIZON_EPOCH = (HORIZON - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
-# Instants a query accepts (UTC): Python's datetime range less a year at each
-# end, so the owner's wall clock, the evaluators' day-wide margins and the
-# CLI's default week after an instant all stay representable.
-FIRST_INSTANT = datetime(2, 1, 1, tzinfo=UTC)
-END_INSTANT = datetime(9998, 1, 1, tzinfo=UTC)
+# Instants a query accepts (UTC): the years record dates may have (times.MIN_DATE
+# .. MAX_DATE), Python's datetime range less a year at each end, so the owner's
+# wall clock, the evaluators' day-wide margins and the CLI's default week after
+# an instant all stay representable.
+FIRST_INSTANT = datetime.combine(MIN_DATE, time(), UTC)
+END_INSTANT = datetime(MAX_DATE.year + 1, 1, 1, tzinfo=UTC)
 INF = float("inf")
 
 

@@ -540,19 +540,6 @@ def _anchor(spec: _Spec, at: datetime) -> datetime:
     return first + timedelta(seconds=elapsed // unit * unit)
 
 
-def _following_period(freq: int, start: datetime) -> datetime:
-    """The period start after the one starting at `start` (Interval 1)."""
-    if freq == _rr.YEARLY:
-        return datetime(start.year + 1, 1, 1)
-    if freq == _rr.MONTHLY:
-        return datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
-    if freq == _rr.WEEKLY:
-        return start + timedelta(days=7)
-    if freq == _rr.DAILY:
-        return start + DAY
-    return start + timedelta(seconds=_UNIT_SECONDS[freq])
-
-
 def _advance(freq: int, start: datetime, n: int) -> datetime | None:
     """The period start `n` periods after `start`, or None when it is at or after MAX_WALL
     (compared before any datetime arithmetic that could overflow)."""
@@ -585,8 +572,8 @@ def _period_by_period(spec: _Spec, anchor: datetime | None) -> Iterator[datetime
     period's set does not depend on INTERVAL (the never-fires check used the true one)."""
     assert spec.freq is not None
     while anchor is not None:
-        following = _following_period(spec.freq, anchor)
-        bound = {"until": following + _SHIFT - _MICRO} if following < MAX_WALL else {}
+        following = _advance(spec.freq, anchor, 1)  # None: the period runs past MAX_WALL
+        bound = {"until": following + _SHIFT - _MICRO} if following is not None else {}
         start = anchor + _SHIFT
         yield from _merge([_pull(_rr.rrule(dtstart=start, cache=False, **dict(kwargs, interval=1, **bound)))
                            for kwargs in spec.components])
@@ -647,7 +634,8 @@ def _stream(spec: _Spec, at: datetime) -> Iterator[datetime]:
     anchor = _anchor(spec, at)
     if anchor > _LAST_SHIFTABLE or anchor >= MAX_WALL:
         return
-    if at >= _following_period(spec.freq, anchor):  # the anchor's period is over: skip it
+    following = _advance(spec.freq, anchor, 1)
+    if following is not None and at >= following:  # the anchor's period is over: skip it
         anchor = _advance(spec.freq, anchor, spec.interval)  # type: ignore[assignment]
         if anchor is None:
             return

@@ -342,7 +342,7 @@ class CustomerTree:
         return UnknownCustomerError(f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} '
                                     'customers; did you load the right file?)')
 
-    def _require(self, customer_id: Any) -> None:
+    def require(self, customer_id: Any) -> None:
         """Raise UnknownCustomerError unless the tree holds `customer_id` (parsing nothing)."""
         try:
             if customer_id in self._customers:
@@ -356,7 +356,7 @@ class CustomerTree:
         that field is parsed (and kept in a FIFO of MODEL_CACHE): owners,
         zones and prepared schedules read nothing else, so a first query
         does not parse the billing, settings, data and tags it never uses."""
-        self._require(customer_id)
+        self.require(customer_id)
         record = self._customers[customer_id]
         if isinstance(record, Customer):
             return record.schedule
@@ -397,7 +397,7 @@ class CustomerTree:
         return self._position.get(customer_id)
 
     def parent_id(self, customer_id: str) -> str | None:
-        self._require(customer_id)
+        self.require(customer_id)
         return self._parent[customer_id]
 
     def children(self, customer_id: str) -> list[str]:
@@ -452,7 +452,7 @@ class CustomerTree:
 
     def owner_chain(self, customer_id: str) -> list[str]:
         """[customer, parent, ..., owner]: the inheritance walk to the schedule owner."""
-        self._require(customer_id)
+        self.require(customer_id)
         chain = [customer_id]
         while self.inherits(chain[-1]):
             chain.append(self._parent[chain[-1]])  # type: ignore[arg-type]
