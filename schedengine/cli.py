@@ -188,7 +188,9 @@ def _is_bundled_demo(args: argparse.Namespace, path: str) -> bool:
 def _read_patch_body(source: str) -> dict[str, Any]:
     """A PatchCustomer body from a file or '-' (stdin), JSON or JSV (sniffed)."""
     if source == "-":
-        text, name, hint = sys.stdin.read(), "<stdin>", None
+        # Bytes, decoded as a file is: a text stdin would put U+FFFD in
+        # place of what is not UTF-8 and the patch would write it.
+        text, name, hint = decode_text(sys.stdin.buffer.read(), "<stdin>"), "<stdin>", None
     else:
         try:
             with open(source, "rb") as handle:

@@ -630,6 +630,12 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _stdin(body: str | bytes) -> io.TextIOWrapper:
+    """A stand-in for sys.stdin, bytes underneath as the real one has."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+
 def test_cli_patch_with_a_jsv_body(tree_file, tmp_path, capsys):
     body = tmp_path / "patch.jsv"
     body.write_text(JSV_BODY)
@@ -654,12 +660,23 @@ def test_cli_patch_with_a_jsv_body(tree_file, tmp_path, capsys):
 
 
 def test_cli_patch_json_output_and_stdin_body(tree_file, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"name": "Acme Support Desk", "tagIds": ["tag-vip"]}'))
+    monkeypatch.setattr(sys, "stdin", _stdin('{"name": "Acme Support Desk", "tagIds": ["tag-vip"]}'))
     code, out, err = run(capsys, "patch", "acme-support", "-", "--customers", str(tree_file), "--json")
     assert code == 0, err
     info = json.loads(out)
     assert info["name"] == "Acme Support Desk" and info["tags"] == [{"id": "tag-vip", "name": "VIP", "color": "Orange"}]
     assert info["breadcrumb"][-1] == {"id": "acme-support", "name": "Acme Support Desk"}
+
+
+def test_cli_patch_refuses_a_stdin_body_that_is_not_utf8(tree_file, capsys, monkeypatch):
+    """Read as text, the undecodable byte became U+FFFD and was written."""
+    original = tree_file.read_bytes()
+    monkeypatch.setattr(sys, "stdin", _stdin(b'{"name": "caf\xe9"}'))
+    code, out, err = run(capsys, "patch", "acme-support", "-", "--customers", str(tree_file))
+    assert code != 0 and out == ""
+    assert err.strip() == ("error: <stdin>: line 1: not UTF-8 text: byte 0xe9 at offset 13 cannot be decoded; "
+                           "save the file as UTF-8")
+    assert tree_file.read_bytes() == original
 
 
 def test_cli_dry_run_prints_a_diff_and_writes_nothing(tree_file, tmp_path, capsys):
@@ -806,7 +823,7 @@ def test_cli_patch_rewrites_one_customer_not_the_file(tmp_path, capsys, fmt, mon
     path.write_text(encode(records, fmt), encoding="utf-8")
     before = decode(path.read_text(encoding="utf-8"), fmt)
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"name": "Support Desk"}'))
+    monkeypatch.setattr(sys, "stdin", _stdin('{"name": "Support Desk"}'))
     code, _, err = run(capsys, "patch", "acme-support", "-", "--customers", str(path), "--actor", "ops")
     assert code == 0, err
     after = decode(path.read_text(encoding="utf-8"), fmt)
@@ -837,7 +854,7 @@ def test_a_lone_surrogate_is_written_back_as_its_escape(tmp_path, capsys, fmt, m
     records = [{"id": "a", "name": "odd \ud800 name"}, {"id": "b"}]
     path = tmp_path / f"customers.{fmt}"
     path.write_text(encode(records, fmt).replace("\ud800", "\\ud800"), encoding="utf-8")
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"name": "B"}'))
+    monkeypatch.setattr(sys, "stdin", _stdin('{"name": "B"}'))
     code, _, err = run(capsys, "patch", "b", "-", "--customers", str(path))
     assert code == 0, err
     assert "\\ud800" in path.read_text(encoding="utf-8")
