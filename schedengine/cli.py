@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
 import sys
 from datetime import datetime, timedelta, timezone
@@ -22,7 +21,7 @@ from .policy import Policy
 from .records import unknown_fields
 from .render import week_grid
 from .results import thawed
-from .wire import decode, decode_text, detect_format
+from .wire import decode, decode_text, detect_format, json_text, locked_for_update
 
 __all__ = ["main", "main_entry"]
 
@@ -68,7 +67,7 @@ def _local(engine: Engine, customer: str, at: datetime | None) -> str:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
+    print(json_text(value, indent=2))
 
 
 def _block(rows: Sequence[tuple[str, str]]) -> str:
@@ -93,7 +92,7 @@ def cmd_state_at(args: argparse.Namespace) -> int:
     rows += [("time zone", r.time_zone), ("at", _local(engine, r.customer_id, r.at)),
              ("until", _local(engine, r.customer_id, r.until))]
     if r.flow_id:
-        rows.append(("flow", r.flow_id + (f" {json.dumps(thawed(r.flow_params))}" if r.flow_params else "")))
+        rows.append(("flow", r.flow_id + (f" {json_text(thawed(r.flow_params))}" if r.flow_params else "")))
     print(_block(rows))
     return 0
 
@@ -239,14 +238,14 @@ def cmd_patch(args: argparse.Namespace) -> int:
     patch = parse_patch(body, args.customer)
     for where, name in unknown_fields(patch, "patch"):
         print(f"warning: {where}: unknown field {name!r} is ignored", file=sys.stderr)
-    engine = _engine(args)
     if args.dry_run:
+        engine = _engine(args)
         plan = plan_patch(engine.tree, args.customer, patch, actor=args.actor)
         if args.json:
             _print_json(plan.customer.to_wire())
         else:
             def pretty(customer: Any) -> list[str]:
-                text = json.dumps(customer.to_wire(), indent=2, ensure_ascii=False) + "\n"
+                text = json_text(customer.to_wire(), indent=2) + "\n"
                 return text.splitlines(keepends=True)
             sys.stdout.writelines(difflib.unified_diff(pretty(plan.before), pretty(plan.customer),
                                                        f"{args.customer} (stored)", f"{args.customer} (patched)"))
@@ -254,12 +253,14 @@ def cmd_patch(args: argparse.Namespace) -> int:
         note = f"; the breadcrumb of {others} descendant(s) would change too" if others else ""
         print(f"dry run: {path} was not changed{note}", file=sys.stderr)
         return 0
-    customer = engine.patch(args.customer, patch, actor=args.actor)
-    try:
-        engine.to_file(path)
-    except OSError as exc:
-        print(f"error: cannot write {path}: {exc.strerror or exc}; the file is unchanged", file=sys.stderr)
-        return EXIT_INVALID
+    with locked_for_update(path):  # read, patch and write: another patch of the file waits its turn
+        engine = _engine(args)
+        customer = engine.patch(args.customer, patch, actor=args.actor)
+        try:
+            engine.to_file(path)
+        except OSError as exc:
+            print(f"error: cannot write {path}: {exc.strerror or exc}; the file is unchanged", file=sys.stderr)
+            return EXIT_INVALID
     if args.json:
         _print_json(customer.to_wire())
     else:

@@ -24,8 +24,8 @@ from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .times import HORIZON, MAX_DATE, MIN_DATE
 from .tree import CustomerTree
-from .wire import (Format, customer_list, dump_customers, parse_customers, read_document,
-                   read_records_lazily, write_customers_atomic)
+from .wire import (LIST, Envelope, Format, dump_customers, parse_customers, read_document, read_records_lazily,
+                   split_document, write_customers_atomic)
 
 __all__ = ["Engine", "Instant"]
 
@@ -53,11 +53,14 @@ class Engine:
     """
 
     def __init__(self, tree: CustomerTree, *, mode: Mode = "compiled", source_format: Format = "json",
-                 max_chunks: int = MAX_CHUNKS):
+                 max_chunks: int = MAX_CHUNKS, envelope: Envelope = LIST):
+        """`source_format` and `envelope`: how the records were read, so
+        writing them back in that format keeps the file's shape."""
         if mode not in ("compiled", "reference"):
             raise ConfigurationError(f"mode {mode!r} is not 'compiled' or 'reference'")
         self.mode = mode
         self.source_format = source_format
+        self.envelope = envelope
         self._store = CompiledStore(max_chunks)
         self._write_lock = threading.Lock()  # patches are read-modify-write
         self._install(tree)
@@ -112,13 +115,13 @@ class Engine:
         # loses nothing a patch did not change.
         if validate:
             document, fmt = read_document(path)  # every record decoded now: errors name file and line
-            records: list[Any] = customer_list(document)
+            records, envelope = split_document(document)
         else:
-            records, fmt = read_records_lazily(path)
+            records, fmt, envelope = read_records_lazily(path)
         tree = CustomerTree(records, policy)
         if validate:
             tree.check()
-        return cls(tree, mode=mode, source_format=fmt, max_chunks=max_chunks)
+        return cls(tree, mode=mode, source_format=fmt, max_chunks=max_chunks, envelope=envelope)
 
     @property
     def tree(self) -> CustomerTree:
@@ -142,18 +145,23 @@ class Engine:
     def to_file(self, path: str | os.PathLike[str], fmt: Format | None = None) -> None:
         """Write the customers atomically, in the input's format unless told otherwise."""
         fmt = fmt or self.source_format
-        write_customers_atomic(path, self._written(fmt), fmt)
+        records, envelope = self._written(fmt)
+        write_customers_atomic(path, records, fmt, envelope)
 
     def dumps(self, fmt: Format | None = None) -> str:
         fmt = fmt or self.source_format
-        return dump_customers(self._written(fmt), fmt)
+        records, envelope = self._written(fmt)
+        return dump_customers(records, fmt, envelope)
 
-    def _written(self, fmt: Format) -> list[Any]:
-        """In the format it was read in, each record as read where a patch did
-        not change it (unknown fields, key spellings and numbers intact: a
-        `patch` from the CLI rewrites one customer, not the file); in another
-        format, every record in canonical camelCase."""
-        return self.tree.wire_records() if fmt == self.source_format else self.tree.records()
+    def _written(self, fmt: Format) -> tuple[list[Any], Envelope]:
+        """In the format it was read in, the document's shape and each record
+        as read where a patch did not change it (unknown fields, key spellings
+        and numbers intact: a `patch` from the CLI rewrites one customer, not
+        the file); in another format, a list of every record in canonical
+        camelCase."""
+        if fmt == self.source_format:
+            return self.tree.wire_records(), self.envelope
+        return self.tree.records(), LIST
 
     # ------------------------------------------------------------- queries
     # Each query reads self._state once, so a concurrent patch cannot give it

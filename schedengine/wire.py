@@ -6,25 +6,38 @@ one list of customers (``{"customers": [...]}``, ServiceStack's
 one customer per line (blank lines ignored).
 
 Writers emit camelCase keys with null fields left out, in the same format
-the input came in; ``parse(write(x)) == x`` for every record set.
+the input came in; ``parse(write(x)) == x`` for every record set. JSON has
+no NaN or Infinity: a non-finite number is written as the string "NaN",
+"Infinity" or "-Infinity" (.NET's named literals), which reads back as the
+number. A document written back in its own format keeps its shape
+(`Envelope`): the object around the list, or the lone customer object.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
 import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Iterable, Iterator, Literal, Sequence
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; see locked_for_update
+    fcntl = None  # type: ignore[assignment]
 
 from . import jsv
 from .errors import RecordError, WireFormatError
 from .records import Customer, WireModel, parse_model
 
-__all__ = ["Format", "detect_format", "decode", "encode", "customer_list", "parse_customers", "load_customers",
-           "dump_customers", "write_customers_atomic", "read_document", "read_records_lazily", "decode_text"]
+__all__ = ["Format", "Envelope", "LIST", "detect_format", "decode", "encode", "customer_list", "split_document",
+           "parse_customers", "load_customers", "dump_customers", "write_customers_atomic", "locked_for_update",
+           "read_document", "read_records_lazily", "decode_text", "json_text"]
 
 Format = Literal["json", "jsonl", "jsv"]
 _EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsv": "jsv"}
@@ -114,30 +127,78 @@ def decode(text: str, fmt: Format, *, source: str = "<input>") -> Any:
     raise ValueError(f"unknown format {fmt!r} (expected json, jsonl or jsv)")
 
 
+def _named_floats(value: Any) -> Any:
+    """`value` with every non-finite float replaced by its .NET name."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: _named_floats(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_named_floats(v) for v in value]
+    return value
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """json.dumps that never writes NaN or Infinity, which are not JSON (a
+    strict reader such as JavaScript's JSON.parse refuses them)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, **options)
+    except ValueError:  # a non-finite float somewhere: rare, so only then walk the value
+        return json.dumps(_named_floats(value), ensure_ascii=False, allow_nan=False, **options)
+
+
 def encode(value: Any, fmt: Format) -> str:
     """Plain values -> text in `fmt` (compact JSV; JSON Lines wants a list)."""
     if fmt == "json":
-        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+        return json_text(value, indent=2) + "\n"
     if fmt == "jsonl":
-        return "".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in value)
+        return "".join(json_text(item, separators=(",", ":")) + "\n" for item in value)
     if fmt == "jsv":
         return jsv.dumps(value) + "\n"
     raise ValueError(f"unknown format {fmt!r} (expected json, jsonl or jsv)")
 
 
-def customer_list(document: Any) -> list[Any]:
-    """The list of customer records inside a decoded document (see the module docstring)."""
+@dataclass(frozen=True)
+class Envelope:
+    """What a document holds besides its customer list, so that writing the
+    list back in the same format keeps the document's shape."""
+
+    outer: tuple[tuple[str, Any], ...] = ()  # the holding object's items, the list's own value None
+    key: str | None = None  # the holding object's key for the list
+    single: bool = False  # the document was one customer object
+
+    def wrap(self, records: list[Any]) -> Any:
+        if self.single and len(records) == 1:
+            return records[0]
+        if self.key is None:
+            return records
+        return {k: records if k == self.key else v for k, v in self.outer}
+
+
+LIST = Envelope()  # a bare list of customers
+
+
+def split_document(document: Any) -> tuple[list[Any], Envelope]:
+    """The customer records inside a decoded document (see the module
+    docstring), and the envelope that puts them back."""
     if isinstance(document, list):
-        return document
+        return document, LIST
     if isinstance(document, dict):
         if any(k.lower() == "id" for k in document):
-            return [document]
-        lists = [v for v in document.values() if isinstance(v, list)]
-        if len(lists) == 1:
-            return lists[0]
+            return [document], Envelope(single=True)
+        keys = [k for k, v in document.items() if isinstance(v, list)]
+        if len(keys) == 1:
+            key = keys[0]
+            outer = tuple((k, None if k == key else v) for k, v in document.items())
+            return document[key], Envelope(outer, key)
         raise RecordError("$: expected a list of customers, or an object holding exactly one list "
                           f"(found keys {', '.join(map(str, document)) or 'none'})", path="$")
     raise RecordError(f"$: expected a list of customers, found {type(document).__name__}", path="$")
+
+
+def customer_list(document: Any) -> list[Any]:
+    """The list of customer records inside a decoded document."""
+    return split_document(document)[0]
 
 
 def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "raise",
@@ -192,15 +253,16 @@ def read_document(path: str | os.PathLike[str]) -> tuple[Any, Format]:
     return decode(text, fmt, source=str(path)), fmt
 
 
-def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
+def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format, Envelope]:
     """The customer records of a file, undecoded where that saves memory:
     JSON Lines gives each record's line of text (a few times smaller than
     the dict it decodes to), other formats give wire dicts."""
     text = _read_text(path)
     fmt = detect_format(path, text)
     if fmt == "jsonl":
-        return [line for line in _lines(text) if line.strip()], fmt
-    return customer_list(decode(text, fmt, source=str(path))), fmt
+        return [line for line in _lines(text) if line.strip()], fmt, LIST
+    records, envelope = split_document(decode(text, fmt, source=str(path)))
+    return records, fmt, envelope
 
 
 def load_customers(path: str | os.PathLike[str], **options: Any) -> tuple[list[Customer], Format]:
@@ -208,9 +270,11 @@ def load_customers(path: str | os.PathLike[str], **options: Any) -> tuple[list[C
     return parse_customers(document, **options), fmt
 
 
-def dump_customers(customers: Iterable[WireModel | dict[str, Any]], fmt: Format = "json") -> str:
-    """Models are written in camelCase (`to_wire()`), wire dicts as they are."""
-    return encode([c.to_wire() if isinstance(c, WireModel) else c for c in customers], fmt)
+def dump_customers(customers: Iterable[WireModel | dict[str, Any]], fmt: Format = "json",
+                   envelope: Envelope = LIST) -> str:
+    """Models are written in camelCase (`to_wire()`), wire dicts as they are,
+    inside `envelope`."""
+    return encode(envelope.wrap([c.to_wire() if isinstance(c, WireModel) else c for c in customers]), fmt)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -233,11 +297,12 @@ def _utf8(text: str, fmt: Format, path: str | os.PathLike[str]) -> bytes:
 
 
 def write_customers_atomic(path: str | os.PathLike[str], customers: Sequence[WireModel | dict[str, Any]],
-                           fmt: Format) -> None:
+                           fmt: Format, envelope: Envelope = LIST) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it:
-    the original stays intact if anything fails."""
-    data = _utf8(dump_customers(customers, fmt), fmt, path)
-    target = Path(path)
+    the original stays intact if anything fails. A symbolic link is
+    followed: the file it names is replaced, the link stays a link."""
+    data = _utf8(dump_customers(customers, fmt, envelope), fmt, path)
+    target = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -253,3 +318,35 @@ def write_customers_atomic(path: str | os.PathLike[str], customers: Sequence[Wir
         except FileNotFoundError:
             pass
         raise
+
+
+@contextmanager
+def locked_for_update(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the file at `path` for a
+    read-modify-write, so that two processes patching the same file take
+    turns instead of one silently undoing the other. A writer replaces the
+    file (a new inode), so a process that waited re-locks until the lock it
+    holds is on the file the path names now. Without `fcntl` (Windows) this
+    does nothing. A missing file is the reader's error to report."""
+    if fcntl is None:
+        yield
+        return
+    real = os.path.realpath(path)
+    while True:
+        try:
+            fd = os.open(real, os.O_RDONLY)
+        except OSError:
+            yield  # unreadable: reading it will say why
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                named, held = os.stat(real), os.fstat(fd)
+                current = (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+            except FileNotFoundError:
+                current = False
+            if current:
+                yield
+                return
+        finally:
+            os.close(fd)  # closing releases the lock

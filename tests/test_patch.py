@@ -862,3 +862,136 @@ def test_a_lone_surrogate_is_written_back_as_its_escape(tmp_path, capsys, fmt, m
     with pytest.raises(RecordError, match="lone surrogate"):
         Engine.from_file(path).to_file(tmp_path / "out.jsv", "jsv")
     assert not (tmp_path / "out.jsv").exists()
+
+
+# ------------------------------------------------------------ the file as a whole
+
+@pytest.mark.parametrize("fmt", ["json", "jsv"])
+@pytest.mark.parametrize("validate", [True, False])
+def test_a_patch_keeps_the_object_around_the_customer_list(tmp_path, fmt, validate):
+    """{"Results": [...], "Total": ...} is read; it used to be written back as
+    a bare list, dropping everything beside the list."""
+    records = decode(DEMO.read_text(encoding="utf-8"), "json")
+    document = {"Results": records, "Total": len(records), "Offset": 0, "Meta": {"exportedBy": "tool"}}
+    path = tmp_path / f"wrapped.{fmt}"
+    path.write_text(encode(document, fmt), encoding="utf-8")
+    engine = Engine.from_file(path, validate=validate)
+    engine.patch("acme", {"referenceId": "W"})
+    engine.to_file(path)
+    after = decode(path.read_text(encoding="utf-8"), fmt)
+    assert list(after) == ["Results", "Total", "Offset", "Meta"]
+    before = decode(encode(document, fmt), fmt)  # JSV has no numbers: "12"
+    assert {k: v for k, v in after.items() if k != "Results"} == {k: v for k, v in before.items() if k != "Results"}
+    assert [r["id"] for r in after["Results"]] == [r["id"] for r in records]
+    assert Engine.from_file(path).tree.customer("acme").reference_id == "W"
+    # In another format the records are written canonically, as a list.
+    assert isinstance(decode(engine.dumps("jsonl" if fmt == "json" else "json"), "json" if fmt == "jsv" else "jsonl"),
+                      list)
+
+
+def test_a_file_holding_one_customer_object_stays_one_object(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    globex = next(r for r in decode(DEMO.read_text(encoding="utf-8"), "json") if r["id"] == "globex")
+    path = tmp_path / "single.json"
+    path.write_text(json.dumps(globex), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", _stdin('{"referenceId": "S"}'))
+    code, _, err = run(capsys, "patch", "globex", "-", "--customers", str(path))
+    assert code == 0, err
+    after = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(after, dict) and after["referenceId"] == "S" and after["id"] == "globex"
+
+
+def test_a_patch_through_a_symlink_writes_the_file_it_names(tmp_path, capsys, monkeypatch):
+    """os.replace onto the link used to replace the link with a plain file
+    and leave the real file as it was."""
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "tree.json"
+    shutil.copyfile(DEMO, real)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    monkeypatch.setattr(sys, "stdin", _stdin('{"referenceId": "via-link"}'))
+    code, _, err = run(capsys, "patch", "acme", "-", "--customers", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert Engine.from_file(real).tree.customer("acme").reference_id == "via-link"
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["tree.json"]  # no temporary left behind
+
+
+def test_an_update_lock_waits_and_follows_a_replaced_file(tmp_path):
+    """A second read-modify-write waits for the first; when the first has
+    replaced the file, the second holds its lock on the new file."""
+    from schedengine.wire import locked_for_update
+
+    path = tmp_path / "customers.json"
+    path.write_text("old", encoding="utf-8")
+    acquired, seen = threading.Event(), []
+
+    def second() -> None:
+        with locked_for_update(path):
+            acquired.set()
+            seen.append(path.read_text(encoding="utf-8"))
+
+    with locked_for_update(path):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not acquired.wait(0.5)  # held: the second waits
+        fresh = tmp_path / "fresh.tmp"
+        fresh.write_text("new", encoding="utf-8")
+        os.replace(fresh, path)  # what a writer does
+    waiter.join(10)
+    assert acquired.is_set() and seen == ["new"]
+
+
+def test_a_cli_patch_waits_for_another_update_of_the_file(tree_file):
+    """Each process read the file, patched one customer and wrote it back:
+    without a lock between processes, one of two concurrent patches was
+    silently undone. Here another writer holds the lock and replaces the
+    file; the CLI's patch must wait, then apply to the new content."""
+    import subprocess
+    from schedengine.wire import locked_for_update
+
+    env = {**os.environ, "PYTHONPATH": str(FIXTURES.parent)}
+    with locked_for_update(tree_file):
+        proc = subprocess.Popen([sys.executable, "-m", "schedengine", "patch", "acme", "-", "--customers",
+                                 str(tree_file)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env)
+        proc.stdin.write(b'{"referenceId": "from-the-cli"}')
+        proc.stdin.close()
+        time.sleep(2)  # time to start, read and write, were it not waiting
+        assert proc.poll() is None
+        other = Engine.from_file(tree_file)
+        other.patch("globex", {"referenceId": "from-the-other"})
+        other.to_file(tree_file)
+    assert proc.wait(120) == 0, proc.stderr.read()
+    tree = Engine.from_file(tree_file).tree
+    assert (tree.customer("acme").reference_id, tree.customer("globex").reference_id) == ("from-the-cli",
+                                                                                          "from-the-other")
+
+
+def test_json_writers_never_write_nan_or_infinity(tmp_path, capsys):
+    """.NET writes NaN in JSV; JSON has no such token, and a strict reader
+    (JavaScript's JSON.parse) refused what we wrote. The named strings read
+    back as the numbers."""
+    path = tmp_path / "nan.jsv"
+    path.write_text("[{Id:n,Schedule:{TimeZoneId:UTC,Rules:[{Id:r,State:Open,SimpleRuleType:Always,FlowId:f,"
+                    "FlowParams:{x:{NumberValue:NaN},y:{NumberValue:Infinity},z:{NumberValue:-Infinity}}}]}}]\n",
+                    encoding="utf-8")
+
+    def strict(text: str) -> Any:
+        return json.loads(text, parse_constant=lambda token: pytest.fail(f"{token} is not JSON"))
+
+    code, out, err = run(capsys, "state-at", "n", "--at", "2027-07-06T00:00:00Z", "--json", "--customers", str(path))
+    assert code == 0, err
+    params = strict(out)["flowParams"]
+    assert params == {"x": {"numberValue": "NaN"}, "y": {"numberValue": "Infinity"},
+                      "z": {"numberValue": "-Infinity"}}
+    engine = Engine.from_file(path)
+    for fmt in ("json", "jsonl"):
+        out_path = tmp_path / f"out.{fmt}"
+        engine.to_file(out_path, fmt)
+        text = out_path.read_text(encoding="utf-8")
+        records = [strict(line) for line in text.splitlines()] if fmt == "jsonl" else strict(text)
+        assert records[0]["schedule"]["rules"][0]["flowParams"]["x"] == {"numberValue": "NaN"}
+        value = Engine.from_file(out_path).tree.customer("n").schedule.rules[0].flow_params["y"].number_value
+        assert value == float("inf")
