@@ -10,6 +10,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -49,14 +50,32 @@ def _engine(args: argparse.Namespace) -> Engine:
     return Engine.from_file(_customers_file(args), policy=_policy(args), mode=args.mode, validate=False)
 
 
-def _when(engine: Engine, customer: str, text: str | None) -> datetime:
-    if text is None or text == "now":
-        return datetime.now(UTC)
+# A plain decimal number, as an operator types epoch seconds; not float()'s
+# wider language ("nan", "inf", "1_000", non-ASCII digits).
+_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _instant_value(text: str) -> str | int | float:
+    """What an instant option means, for `Engine.instant`: the text itself
+    (ISO 8601, parsed as the library parses strings), or epoch seconds when
+    it is a plain number that is not an ISO date. An all-digit value that is
+    both, such as 20270706, is the ISO date: ISO wins wherever Python's
+    `datetime.fromisoformat` accepts the text (it does not accept "2027",
+    which is therefore epoch seconds)."""
+    plain = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(plain):
+        return text
     try:
-        value: Any = float(text)  # epoch seconds
+        datetime.fromisoformat(plain)
     except ValueError:
-        value = text
-    return engine.instant(customer, value)
+        return int(plain) if plain.lstrip("+-").isdigit() else float(plain)
+    return text
+
+
+def _when(engine: Engine, customer: str, text: str | None) -> datetime:
+    if text is None or text.strip().lower() == "now":
+        return datetime.now(UTC)
+    return engine.instant(customer, _instant_value(text))
 
 
 def _local(engine: Engine, customer: str, at: datetime | None) -> str:
@@ -284,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="schedengine",
                                      description="What state is a customer in at instant T?")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    when_help = "an instant: ISO 8601 (with offset, or local wall time of the owner), epoch seconds, or 'now' (default)"
+    when_help = ("an instant: ISO 8601 (with an offset, or else the owner's local wall time; basic forms such as "
+                 "20270706 or 20270706T121500 too), epoch seconds (a plain number that is not an ISO date: "
+                 "20270706 is a date, 1814846400 epoch seconds), or 'now' (any case)")
 
     def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = verbs.add_parser(name, help=help_text, description=help_text)
@@ -293,18 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("state-at", cmd_state_at, "the state of a customer at an instant")
     p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     p.add_argument("--json", action="store_true", help="print one JSON object (camelCase keys)")
     _add_common(p)
 
     p = verb("explain", cmd_explain, "why a customer is in its state: chain, zone, every rule")
     p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
 
     p = verb("next-change", cmd_next_change, "when the state name next changes")
     p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     p.add_argument("--count", type=int, default=1, metavar="N", help="list the next N changes")
     p.add_argument("--json", action="store_true")
     _add_common(p)
@@ -318,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("week", cmd_week, "a week grid of states (the week holding --at, local time)")
     p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
 
     p = verb("validate", cmd_validate, "check a customers file; print warnings")

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,48 @@ def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "schedengine", "state-at", "acme", "--at",
                            "2027-11-25T10:00:00-05:00", "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["state"] == "Holiday"
+
+
+# --- regression: instants on the command line are read as the library reads strings
+
+@pytest.mark.parametrize("text, expected", [
+    ("20270706", "2027-07-06T00:00:00-04:00"),          # ISO 8601 basic date, not epoch seconds
+    ("20270706T121500", "2027-07-06T12:15:00-04:00"),   # basic date-time
+    ("2027-07-06", "2027-07-06T00:00:00-04:00"),
+    ("2027W271", "2027-07-05T00:00:00-04:00"),           # ISO week date
+    (" 2027-07-06T16:15:00z ", "2027-07-06T12:15:00-04:00"),
+    ("1814846400", "2027-07-06T00:00:00-04:00"),        # epoch seconds: a plain number that is not an ISO date
+    ("1814846400.5", "2027-07-06T00:00:00.500000-04:00"),
+    ("2027", "1969-12-31T19:33:47-05:00"),              # not an ISO date for Python either: epoch seconds
+    ("-86400", "1969-12-30T19:00:00-05:00"),
+])
+def test_at_reads_iso_before_epoch_seconds(capsys, text, expected):
+    code, out, err = run(capsys, "state-at", "acme", "--at", text, "--json")
+    assert code == 0, err
+    at = datetime.fromisoformat(json.loads(out)["at"])
+    assert at == datetime.fromisoformat(expected)
+
+
+@pytest.mark.parametrize("text", ["now", "NOW", "Now", " now "])
+def test_at_now_in_any_case(capsys, text):
+    before = datetime.now(timezone.utc)
+    code, out, err = run(capsys, "state-at", "acme", "--at", text, "--json")
+    assert code == 0, err
+    assert before <= datetime.fromisoformat(json.loads(out)["at"]) <= datetime.now(timezone.utc)
+
+
+def test_start_and_end_read_basic_iso_dates(capsys):
+    code, out, err = run(capsys, "timeline", "acme", "--start", "20270706", "--end", "20270707", "--json")
+    assert code == 0, err
+    segments = json.loads(out)
+    assert (segments[0]["start"], segments[-1]["end"]) == ("2027-07-06T04:00:00+00:00", "2027-07-07T04:00:00+00:00")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("00010101", "out of range"),    # ISO wins even out of range: not epoch seconds 10101
+    ("nan", "not an ISO 8601 instant"),
+    ("1_000", "not an ISO 8601 instant"),
+])
+def test_at_refusals(capsys, text, fragment):
+    code, _, err = run(capsys, "state-at", "acme", "--at", text)
+    assert code == 2 and fragment in err and "Traceback" not in err
