@@ -1,7 +1,8 @@
 """The operator CLI: ``schedengine VERB ...`` (also ``python -m schedengine``).
 
-Exit codes: 0 ok, 1 validate found errors, 2 invalid input, 3 unknown customer.
-Errors print one message on stderr, never a traceback.
+Exit codes: 0 ok, 1 validate found errors, 2 invalid input, 3 unknown customer,
+141 stdout closed early (a pipe into `head`). Errors print one message on
+stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = ["main", "main_entry"]
 UTC = timezone.utc
 EXIT_INVALID = 2
 EXIT_UNKNOWN = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
 def bundled_demo_path() -> str:
@@ -357,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -368,6 +370,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScheduleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe: point stdout at the null device, so that the
+    interpreter's final flush of what is still buffered does not fail too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file behind sys.stdout (io.UnsupportedOperation is both)
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+    except BrokenPipeError:  # e.g. `schedengine timeline ... | head`: stop quietly, as `cat` would
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
 
 
 def main_entry() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -148,3 +149,29 @@ def test_start_and_end_read_basic_iso_dates(capsys):
 def test_at_refusals(capsys, text, fragment):
     code, _, err = run(capsys, "state-at", "acme", "--at", text)
     assert code == 2 and fragment in err and "Traceback" not in err
+
+
+# --- regression: output piped into `head` (the reader goes away) ends quietly with 141
+
+@pytest.mark.parametrize("argv, code", [
+    (["state-at", "acme", "--at", "2027-07-06"], 141),
+    (["state-at", "acme", "--at", "2027-07-06", "--json"], 141),
+    (["explain", "acme", "--at", "2027-07-06"], 141),
+    (["next-change", "acme", "--at", "2027-07-06", "--count", "5"], 141),
+    (["timeline", "acme", "--start", "2027-01-01", "--end", "2029-01-01"], 141),
+    (["week", "acme", "--at", "2027-07-06"], 141),
+    (["validate", str(DEMO)], 141),
+    (["patch", "acme", "-", "--dry-run", "--customers", str(DEMO)], 141),
+    (["--help"], 0),  # argparse drops help text it cannot write, and exits 0
+])
+def test_closed_stdout_is_not_a_traceback(argv, code):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that has already exited: every write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "schedengine", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, input=b'{"name": "Acme"}', text=False)
+    finally:
+        os.close(write_end)
+    err = done.stderr.decode()
+    assert done.returncode == code, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err
