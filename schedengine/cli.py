@@ -129,7 +129,7 @@ def cmd_next_change(args: argparse.Namespace) -> int:
     engine = _engine(args)
     at = _when(engine, args.customer, args.at)
     changes = []
-    for _ in range(max(1, args.count)):
+    for _ in range(args.count):
         change = engine.next_change(args.customer, at)
         if change is None:
             break
@@ -301,6 +301,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy-default-time-zone", default="UTC", metavar="ZONE")
 
 
+def _count(text: str) -> int:
+    """--count: a whole number, at least 1 (argparse turns the refusal into a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of changes (1 or more)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="schedengine",
                                      description="What state is a customer in at instant T?")
@@ -328,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("next-change", cmd_next_change, "when the state name next changes")
     p.add_argument("customer")
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
-    p.add_argument("--count", type=int, default=1, metavar="N", help="list the next N changes")
+    p.add_argument("--count", type=_count, default=1, metavar="N", help="list the next N changes (N >= 1; default: 1)")
     p.add_argument("--json", action="store_true")
     _add_common(p)
 

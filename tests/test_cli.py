@@ -175,3 +175,14 @@ def test_closed_stdout_is_not_a_traceback(argv, code):
     err = done.stderr.decode()
     assert done.returncode == code, err
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err
+
+
+# --- regression: --count 0 and --count -3 printed one change
+
+@pytest.mark.parametrize("count", ["0", "-3", "two", "1.5"])
+def test_next_change_count_below_one_is_refused(capsys, count):
+    with pytest.raises(SystemExit) as exited:
+        main(["next-change", "acme", "--at", "2027-07-06T18:00:00-04:00", "--count", count])
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2 and out == ""
+    assert f"--count: {count!r} is not a whole number of changes (1 or more)" in err and "Traceback" not in err
