@@ -296,9 +296,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("compiled", "reference"), default="compiled", help=argparse.SUPPRESS)
     p.add_argument("--policy-priority", choices=("highest-first", "lowest-first"), default="highest-first",
                    help="which Priority wins (default: highest-first)")
-    p.add_argument("--policy-force-closed-state", default="After Hours", metavar="STATE")
-    p.add_argument("--policy-fallback-state", default="After Hours", metavar="STATE")
-    p.add_argument("--policy-default-time-zone", default="UTC", metavar="ZONE")
+    p.add_argument("--policy-force-closed-state", default="After Hours", metavar="STATE",
+                   help="the state of a ForceClosed schedule (default: After Hours)")
+    p.add_argument("--policy-fallback-state", default="After Hours", metavar="STATE",
+                   help="the state when no rule matches and there is no DefaultState (default: After Hours)")
+    p.add_argument("--policy-default-time-zone", default="UTC", metavar="ZONE",
+                   help="the zone of an owner with no TimeZoneId on itself or an ancestor, IANA or Windows name "
+                        "(default: UTC)")
 
 
 def _count(text: str) -> int:
@@ -319,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     when_help = ("an instant: ISO 8601 (with an offset, or else the owner's local wall time; basic forms such as "
                  "20270706 or 20270706T121500 too), epoch seconds (a plain number that is not an ISO date: "
                  "20270706 is a date, 1814846400 epoch seconds), or 'now' (any case)")
+    customer_help = "the customer's Id"
 
     def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = verbs.add_parser(name, help=help_text, description=help_text)
@@ -326,32 +331,35 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = verb("state-at", cmd_state_at, "the state of a customer at an instant")
-    p.add_argument("customer")
+    p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     p.add_argument("--json", action="store_true", help="print one JSON object (camelCase keys)")
     _add_common(p)
 
     p = verb("explain", cmd_explain, "why a customer is in its state: chain, zone, every rule")
-    p.add_argument("customer")
+    p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
 
     p = verb("next-change", cmd_next_change, "when the state name next changes")
-    p.add_argument("customer")
+    p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     p.add_argument("--count", type=_count, default=1, metavar="N", help="list the next N changes (N >= 1; default: 1)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list of the changes, each {"at": ISO 8601 in UTC, "state": ...}')
     _add_common(p)
 
     p = verb("timeline", cmd_timeline, "segments of constant state over a range")
-    p.add_argument("customer")
-    p.add_argument("--start", metavar="WHEN", required=True)
-    p.add_argument("--end", metavar="WHEN", help="default: start + 7 days")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("customer", help=customer_help)
+    p.add_argument("--start", metavar="WHEN", required=True, help="the start of the range (required); " + when_help)
+    p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; default: start + 7 days")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list of the segments, each {"start", "end" (ISO 8601 in UTC), "state", '
+                        '"reason", "ruleId"}')
     _add_common(p)
 
     p = verb("week", cmd_week, "a week grid of states (the week holding --at, local time)")
-    p.add_argument("customer")
+    p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
 
@@ -360,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = verb("patch", cmd_patch, "apply a PATCH /customers/{id} body (JSON or JSV) and rewrite the customers file")
-    p.add_argument("customer")
+    p.add_argument("customer", help=customer_help)
     p.add_argument("patchfile", metavar="PATCHFILE", help="the PatchCustomer body, JSON or JSV; '-' reads stdin")
     p.add_argument("--actor", metavar="NAME", help="recorded as lastModifiedBy")
     p.add_argument("--dry-run", action="store_true",

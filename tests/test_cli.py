@@ -186,3 +186,16 @@ def test_next_change_count_below_one_is_refused(capsys, count):
     out, err = capsys.readouterr()
     assert exited.value.code == 2 and out == ""
     assert f"--count: {count!r} is not a whole number of changes (1 or more)" in err and "Traceback" not in err
+
+
+# --- every option and argument of every verb says what it is in --help
+
+def test_every_option_of_every_verb_has_help():
+    import argparse
+
+    from schedengine.cli import build_parser
+
+    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {action.dest}" for name, parser in verbs.choices.items() for action in parser._actions
+               if action.help is None]
+    assert missing == []
