@@ -16,6 +16,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, Callable, Sequence
+from zoneinfo import ZoneInfo
 
 from .engine import Engine
 from .errors import RecordError, ScheduleError, UnknownCustomerError
@@ -80,11 +81,23 @@ def _when(engine: Engine, customer: str, text: str | None) -> datetime:
     return engine.instant(customer, _instant_value(text))
 
 
+def _zone(engine: Engine, customer: str) -> ZoneInfo:
+    """The zone of the customer's schedule owner: the zone its wall clock reads."""
+    return engine.tree.schedule(engine.tree.owner_id(customer)).zone
+
+
+def _week_after(engine: Engine, customer: str, start: datetime) -> datetime:
+    """`start` + 7 days of the owner's local calendar: the same wall time a
+    week later, read as a naive instant is (so a local midnight gives a local
+    midnight, whatever DST change lies between)."""
+    wall = start.astimezone(_zone(engine, customer)).replace(tzinfo=None, fold=0)
+    return engine.instant(customer, wall + timedelta(days=7))
+
+
 def _local(engine: Engine, customer: str, at: datetime | None) -> str:
     if at is None:
         return "never"
-    zone = engine.tree.schedule(engine.tree.owner_id(customer)).zone
-    local = at.astimezone(zone)
+    local = at.astimezone(_zone(engine, customer))
     return f"{local.isoformat()} ({local:%a %d %b %H:%M} local)"
 
 
@@ -149,12 +162,12 @@ def cmd_next_change(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     engine = _engine(args)
     start = _when(engine, args.customer, args.start)
-    end = _when(engine, args.customer, args.end) if args.end else start + timedelta(days=7)
+    end = _when(engine, args.customer, args.end) if args.end else _week_after(engine, args.customer, start)
     segments = engine.timeline(args.customer, start, end)
     if args.json:
         _print_json([s.to_json() for s in segments])
         return 0
-    zone = engine.tree.schedule(engine.tree.owner_id(args.customer)).zone
+    zone = _zone(engine, args.customer)
     for s in segments:
         a, b = s.start.astimezone(zone), s.end.astimezone(zone)
         print(f"{a:%a %Y-%m-%d %H:%M} - {b:%a %Y-%m-%d %H:%M}  {s.state:<16} "
@@ -165,7 +178,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 def cmd_week(args: argparse.Namespace) -> int:
     engine = _engine(args)
     at = _when(engine, args.customer, args.at)
-    zone = engine.tree.schedule(engine.tree.owner_id(args.customer)).zone
+    zone = _zone(engine, args.customer)
     monday = at.astimezone(zone).date()
     monday -= timedelta(days=monday.weekday())
     start = datetime.combine(monday, datetime.min.time(), zone)
@@ -352,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("timeline", cmd_timeline, "segments of constant state over a range")
     p.add_argument("customer", help=customer_help)
     p.add_argument("--start", metavar="WHEN", required=True, help="the start of the range (required); " + when_help)
-    p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; default: start + 7 days")
+    p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; "
+                                                 "default: start + 7 days (the same local wall time a week later)")
     p.add_argument("--json", action="store_true",
                    help='print a JSON list of the segments, each {"start", "end" (ISO 8601 in UTC), "state", '
                         '"reason", "ruleId"}')

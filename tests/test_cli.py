@@ -199,3 +199,18 @@ def test_every_option_of_every_verb_has_help():
     missing = [f"{name} {action.dest}" for name, parser in verbs.choices.items() for action in parser._actions
                if action.help is None]
     assert missing == []
+
+
+# --- regression: timeline's default end was start + 168 h, 01:00 or 23:00 local across a DST change
+
+@pytest.mark.parametrize("start, end", [
+    ("2027-03-10", "2027-03-17T04:00:00+00:00"),            # spring forward inside: local midnight to midnight
+    ("2027-11-01", "2027-11-08T05:00:00+00:00"),            # fall back inside
+    ("2027-03-10T09:30:00", "2027-03-17T13:30:00+00:00"),   # same wall time, 09:30 -04:00
+    ("2027-07-06T12:00:00Z", "2027-07-13T12:00:00+00:00"),  # no change inside: exactly 168 h
+    ("2027-03-07T02:30:00", "2027-03-14T07:30:00+00:00"),   # 02:30 is skipped on 14 March: read as a naive --end is
+])
+def test_timeline_default_end_is_a_week_of_the_local_calendar(capsys, start, end):
+    code, out, err = run(capsys, "timeline", "acme", "--start", start, "--json")
+    assert code == 0, err
+    assert json.loads(out)[-1]["end"] == end
