@@ -168,10 +168,25 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         _print_json([s.to_json() for s in segments])
         return 0
     zone = _zone(engine, args.customer)
+    bounds = [t for s in segments for t in (s.start, s.end)]
+    spec = ("microseconds" if any(t.microsecond for t in bounds) else
+            "seconds" if any(t.second for t in bounds) else "minutes")
+
+    def shown(t: datetime) -> str:  # local time with its offset: a fall-back's repeated hour reads unambiguously
+        local = t.astimezone(zone)
+        return f"{local:%a} {local.isoformat(sep=' ', timespec=spec)}"
+
+    def why(s: Any) -> str:
+        if s.reason != "rule":
+            return s.reason
+        name = engine.state_at(args.customer, s.start).rule_name  # a segment is one outcome: ask at its start
+        return "rule " + (f"{name} ({s.rule_id})" if name and s.rule_id and name != s.rule_id
+                          else name or s.rule_id or "(no id or name)")
+
+    width = max((len(s.state) for s in segments), default=0)
+    print(f"{args.customer}: {len(segments)} segment{'s' if len(segments) != 1 else ''}, local time in {zone.key}")
     for s in segments:
-        a, b = s.start.astimezone(zone), s.end.astimezone(zone)
-        print(f"{a:%a %Y-%m-%d %H:%M} - {b:%a %Y-%m-%d %H:%M}  {s.state:<16} "
-              f"{s.reason}{' ' + s.rule_id if s.rule_id else ''}")
+        print(f"{shown(s.start)} - {shown(s.end)}  {s.state:<{width}}  {why(s)}")
     return 0
 
 

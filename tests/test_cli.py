@@ -60,7 +60,7 @@ def test_next_change_count(capsys):
 def test_timeline(capsys):
     code, out, _ = run(capsys, "timeline", "acme", "--start", "2027-07-06T00:00:00-04:00",
                        "--end", "2027-07-07T00:00:00-04:00")
-    assert code == 0 and len(out.strip().splitlines()) == 5 and "Lunch" in out
+    assert code == 0 and len(out.strip().splitlines()) == 1 + 5 and "Lunch" in out
 
 
 def test_week(capsys):
@@ -214,3 +214,33 @@ def test_timeline_default_end_is_a_week_of_the_local_calendar(capsys, start, end
     code, out, err = run(capsys, "timeline", "acme", "--start", start, "--json")
     assert code == 0, err
     assert json.loads(out)[-1]["end"] == end
+
+
+# --- regression: timeline printed local times without an offset ("01:30 - 01:00" at a fall-back) and only rule ids
+
+def test_timeline_prints_offsets_the_zone_and_rule_names(capsys, tmp_path):
+    tree = tmp_path / "fallback.json"
+    tree.write_text(json.dumps([{"id": "c", "schedule": {
+        "timeZoneId": "America/New_York", "defaultState": "Closed",
+        "rules": [{"id": "r", "name": "Nightly batch", "state": "Batch", "frequency": "Daily",
+                   "startDate": "2027-01-01", "startTime": "01:30", "endTime": "02:00"}]}}]))
+    code, out, err = run(capsys, "timeline", "c", "--customers", str(tree),
+                         "--start", "2027-11-07T00:00", "--end", "2027-11-07T04:00")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "c: 5 segments, local time in America/New_York",
+        "Sun 2027-11-07 00:00-04:00 - Sun 2027-11-07 01:30-04:00  Closed  default",
+        "Sun 2027-11-07 01:30-04:00 - Sun 2027-11-07 01:00-05:00  Batch   rule Nightly batch (r)",
+        "Sun 2027-11-07 01:00-05:00 - Sun 2027-11-07 01:30-05:00  Closed  default",
+        "Sun 2027-11-07 01:30-05:00 - Sun 2027-11-07 02:00-05:00  Batch   rule Nightly batch (r)",
+        "Sun 2027-11-07 02:00-05:00 - Sun 2027-11-07 04:00-05:00  Closed  default",
+    ]
+
+
+def test_timeline_shows_seconds_when_a_bound_has_them(capsys):
+    code, out, err = run(capsys, "timeline", "acme", "--start", "2027-07-06T11:59:30", "--end", "2027-07-06T12:30")
+    assert code == 0, err
+    assert out.splitlines()[1:] == [
+        "Tue 2027-07-06 11:59:30-04:00 - Tue 2027-07-06 12:00:00-04:00  Business Hours  rule Business Hours (r-acme-business)",
+        "Tue 2027-07-06 12:00:00-04:00 - Tue 2027-07-06 12:30:00-04:00  Lunch           rule Lunch (r-acme-lunch)",
+    ]
