@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -13,14 +14,32 @@ UTC = timezone.utc
 SLOT_MINUTES = 30
 
 
+SKIPPED = "."  # a wall-clock time the zone skips (spring forward)
+SHARED = "?"  # any one of the states left without a symbol of their own
+# Symbols a state may get: capitals and digits, then lower case, then the
+# printable ASCII punctuation that does not mean something else in the grid
+# (the markers above, the ruler's '|', the legend's '=').
+POOL = ("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz"
+        + "".join(c for c in string.punctuation if c not in SKIPPED + SHARED + "*|="))
+
+
 def _symbols(states: list[str]) -> dict[str, str]:
-    """One character per state: its initial when free, else the next free letter or digit."""
+    """One character per state, in order: an ASCII letter or digit of its
+    name (upper case) when free, else the next free one in POOL. Once POOL
+    is used up, every further state is drawn as SHARED."""
     taken: dict[str, str] = {}
-    pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    used: set[str] = set()
     for state in states:
-        wanted = [c for c in state.upper() if c.isalnum()] + list(pool)
-        taken[state] = next(c for c in wanted if c not in taken.values())
+        wanted = [c for c in state.upper() if c.isascii() and c.isalnum()] + list(POOL)
+        symbol = next((c for c in wanted if c not in used), SHARED)
+        taken[state] = symbol
+        used.add(symbol)
     return taken
+
+
+def _named(state: str) -> str:
+    """A state name as the legend shows it: quoted when blank, so it is seen."""
+    return state if state.strip() else f'"{state}"'
 
 
 def week_grid(segments: list[Segment], zone: ZoneInfo, monday: date) -> str:
@@ -41,13 +60,18 @@ def week_grid(segments: list[Segment], zone: ZoneInfo, monday: date) -> str:
             wall = datetime.combine(current, time()) + timedelta(minutes=slot * SLOT_MINUTES)
             local = wall.replace(tzinfo=zone)
             if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
-                cells.append(".")  # the wall clock skips this time
+                cells.append(SKIPPED)  # the wall clock skips this time
                 continue
             at = local.astimezone(UTC)
             state = next((s.state for s in segments if s.start <= at < s.end), None)
             cells.append(symbol[state] if state is not None else " ")
         lines.append(f"{current:%a %Y-%m-%d} " + "".join(cells))
-    legend = "  ".join(f"{symbol[s]} = {s}" for s in states)
+    own = [s for s in states if symbol[s] != SHARED]
+    shared = [s for s in states if symbol[s] == SHARED]
+    legend = "  ".join(f"{symbol[s]} = {_named(s)}" for s in own)
     lines.append("")
     lines.append(f"one cell = {SLOT_MINUTES} minutes of wall-clock time in {zone.key};  {legend}")
+    if shared:
+        lines.append(f"{SHARED} = any one of these states (more states than symbols): "
+                     + ", ".join(_named(s) for s in shared))
     return "\n".join(lines)

@@ -244,3 +244,45 @@ def test_timeline_shows_seconds_when_a_bound_has_them(capsys):
         "Tue 2027-07-06 11:59:30-04:00 - Tue 2027-07-06 12:00:00-04:00  Business Hours  rule Business Hours (r-acme-business)",
         "Tue 2027-07-06 12:00:00-04:00 - Tue 2027-07-06 12:30:00-04:00  Lunch           rule Lunch (r-acme-lunch)",
     ]
+
+
+# --- regression: week crashed (StopIteration) with more than 36 states
+
+def many_states_tree(tmp_path, n):
+    """n states, each holding one 30-minute cell of the week of Mon 2027-07-05 (UTC)."""
+    rules = []
+    for i in range(n):
+        day, slot = divmod(i, 48)
+        start = datetime(2027, 7, 5 + day, slot // 2, 30 * (slot % 2))
+        end = "24:00" if slot == 47 else f"{(slot + 1) // 2:02d}:{30 * ((slot + 1) % 2):02d}"
+        rules.append({"id": f"r{i}", "state": f"S{i:03d}", "startDate": start.date().isoformat(),
+                      "startTime": f"{start:%H:%M}", "endTime": end})
+    tree = tmp_path / "many.json"
+    tree.write_text(json.dumps([{"id": "c", "schedule": {"timeZoneId": "UTC", "defaultState": "Idle",
+                                                          "rules": rules}}]))
+    return tree
+
+
+def grid_cells(out):
+    return "".join(line[15:] for line in out.splitlines() if line[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+                                                                           "Sun") and line[3:4] == " ")
+
+
+@pytest.mark.parametrize("n", [36, 37, 48, 88])
+def test_week_has_a_symbol_for_each_of_many_states(capsys, tmp_path, n):
+    code, out, err = run(capsys, "week", "c", "--at", "2027-07-06", "--customers", str(many_states_tree(tmp_path, n)))
+    assert code == 0, err
+    cells = grid_cells(out)
+    assert len(cells) == 7 * 48 and "?" not in cells and len(set(cells[:n])) == n  # one symbol each, all distinct
+    assert all(c.isascii() and c.isprintable() and c not in " .*" for c in cells)
+    for i in range(n):
+        assert f"{cells[i]} = S{i:03d}" in out
+
+
+def test_week_shares_one_symbol_once_the_symbols_run_out(capsys, tmp_path):
+    code, out, err = run(capsys, "week", "c", "--at", "2027-07-06", "--customers", str(many_states_tree(tmp_path, 200)))
+    assert code == 0, err
+    cells = grid_cells(out)
+    assert "?" in cells and len(set(cells)) <= 90
+    assert "? = any one of these states (more states than symbols): " in out
+    assert "S199" in out.split("? = any one of these states")[1]
