@@ -353,8 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "20270706 is a date, 1814846400 epoch seconds), or 'now' (any case)")
     customer_help = "the customer's Id"
 
-    def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = verbs.add_parser(name, help=help_text, description=help_text)
+    def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
+             description: str | None = None) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, help=help_text, description=description or help_text)
         p.set_defaults(handler=handler)
         return p
 
@@ -387,7 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
                         '"reason", "ruleId"}')
     _add_common(p)
 
-    p = verb("week", cmd_week, "a week grid of states (the week holding --at, local time)")
+    p = verb("week", cmd_week, "a week grid of states (the week holding --at, local time)",
+             "A grid of the week holding --at, Monday to Sunday in the owner's local time: one row a day, one "
+             "cell 30 minutes of wall-clock time. A cell shows the symbol of the state that holds all through "
+             "it (both passes of an hour a fall-back repeats), '*' where the state changes within it, '.' where "
+             "the wall clock skips it. The legend names each symbol, and lists the states seen only within "
+             "'*' cells.")
     p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)

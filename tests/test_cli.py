@@ -286,3 +286,70 @@ def test_week_shares_one_symbol_once_the_symbols_run_out(capsys, tmp_path):
     assert "?" in cells and len(set(cells)) <= 90
     assert "? = any one of these states (more states than symbols): " in out
     assert "S199" in out.split("? = any one of these states")[1]
+
+
+# --- regression: week drew no cell for a state shorter than a cell, yet listed it in the legend
+
+def week_of(capsys, tmp_path, customers, customer="c", at="2027-07-06"):
+    tree = tmp_path / "tree.json"
+    tree.write_text(json.dumps(customers))
+    code, out, err = run(capsys, "week", customer, "--at", at, "--customers", str(tree))
+    assert code == 0, err
+    return out
+
+
+def row(out, day):
+    return next(line[15:] for line in out.splitlines() if line.startswith(day))
+
+
+def daily(rule_id, state, start, end):
+    return {"id": rule_id, "state": state, "frequency": "Daily", "startDate": "2027-01-01",
+            "startTime": start, "endTime": end}
+
+
+def test_week_marks_a_cell_the_state_changes_in_and_a_state_that_never_fills_one(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "Open", "rules": [daily("b", "Break", "10:10", "10:25")]}}])
+    assert row(out, "Tue 2027-07-06") == "O" * 20 + "*" + "O" * 27
+    assert "one cell = 30 minutes of wall-clock time in UTC, drawn as the state that holds all through it" in out
+    assert "* = the state changes within the cell" in out
+    assert "within * cells only (never a whole cell): Break" in out
+    assert "= Break" not in out  # no symbol that appears in no cell
+
+
+def test_week_a_state_that_fills_cells_keeps_its_symbol_where_it_also_changes_mid_cell(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "Closed", "rules": [daily("o", "Open", "09:15", "17:00")]}}])
+    assert row(out, "Tue 2027-07-06") == "C" * 18 + "*" + "O" * 15 + "C" * 14
+    assert "C = Closed  O = Open" in out and "cells only" not in out
+
+
+def test_week_cells_without_changes_have_no_star_line(capsys):
+    code, out, _ = run(capsys, "week", "acme-chicago", "--at", "2027-07-06")
+    assert code == 0 and "*" not in out and "skips" not in out and "cells only" not in out
+
+
+def test_week_a_fall_back_cell_covers_both_passes_of_the_repeated_hour(capsys, tmp_path):
+    # c reads the wall clock: 01:30-02:00 is Batch on both passes, so the cell is Batch.
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "America/New_York", "defaultState": "Closed",
+        "rules": [daily("r", "Batch", "01:30", "02:00")]}}], at="2027-11-07")
+    assert row(out, "Sun 2027-11-07") == "CCCBCCCC" + "C" * 40
+    # child follows a UTC parent that is Busy 05:00-05:30Z: 01:00-01:30 on the first pass only.
+    out = week_of(capsys, tmp_path, [
+        {"id": "p", "schedule": {"timeZoneId": "UTC", "defaultState": "Idle",
+                                 "rules": [daily("busy", "Busy", "05:00", "05:30")]}},
+        {"id": "c", "parentCustomerId": "p", "schedule": {
+            "timeZoneId": "America/New_York", "defaultState": "Closed",
+            "rules": [{"id": "f", "simpleRuleType": "CustomerState", "customerState": "Busy", "state": "Follow"}]}},
+    ], at="2027-11-07")
+    assert row(out, "Sun 2027-11-07")[:4] == "CC*C"
+    assert row(out, "Sat 2027-11-06")[:4] == "CCFC"
+
+
+def test_week_symbols_are_ascii_and_a_blank_state_is_shown_quoted(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "営業中", "rules": [daily("b", " ", "12:00", "13:00")]}}])
+    cells = row(out, "Tue 2027-07-06")
+    assert cells.isascii() and len(cells) == 48 and len(set(cells)) == 2
+    assert f'{cells[24]} = " "' in out and f"{cells[0]} = 営業中" in out
