@@ -1,7 +1,8 @@
 """The operator CLI: ``schedengine VERB ...`` (also ``python -m schedengine``).
 
-Exit codes: 0 ok, 1 validate found errors, 2 invalid input, 3 unknown customer.
-Errors print one message on stderr, never a traceback.
+Exit codes: 0 ok, 1 validate found errors, 2 invalid input, 3 unknown customer,
+141 stdout closed early (a pipe into `head`). Errors print one message on
+stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, Callable, Sequence
+from zoneinfo import ZoneInfo
 
 from .engine import Engine
 from .errors import RecordError, ScheduleError, UnknownCustomerError
@@ -28,6 +31,7 @@ __all__ = ["main", "main_entry"]
 UTC = timezone.utc
 EXIT_INVALID = 2
 EXIT_UNKNOWN = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
 def bundled_demo_path() -> str:
@@ -48,21 +52,51 @@ def _engine(args: argparse.Namespace) -> Engine:
     return Engine.from_file(_customers_file(args), policy=_policy(args), mode=args.mode, validate=False)
 
 
-def _when(engine: Engine, customer: str, text: str | None) -> datetime:
-    if text is None or text == "now":
-        return datetime.now(UTC)
+# A plain decimal number, as an operator types epoch seconds; not float()'s
+# wider language ("nan", "inf", "1_000", non-ASCII digits).
+_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _instant_value(text: str) -> str | int | float:
+    """What an instant option means, for `Engine.instant`: the text itself
+    (ISO 8601, parsed as the library parses strings), or epoch seconds when
+    it is a plain number that is not an ISO date. An all-digit value that is
+    both, such as 20270706, is the ISO date: ISO wins wherever Python's
+    `datetime.fromisoformat` accepts the text (it does not accept "2027",
+    which is therefore epoch seconds)."""
+    plain = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(plain):
+        return text
     try:
-        value: Any = float(text)  # epoch seconds
+        datetime.fromisoformat(plain)
     except ValueError:
-        value = text
-    return engine.instant(customer, value)
+        return int(plain) if plain.lstrip("+-").isdigit() else float(plain)
+    return text
+
+
+def _when(engine: Engine, customer: str, text: str | None) -> datetime:
+    if text is None or text.strip().lower() == "now":
+        return datetime.now(UTC)
+    return engine.instant(customer, _instant_value(text))
+
+
+def _zone(engine: Engine, customer: str) -> ZoneInfo:
+    """The zone of the customer's schedule owner: the zone its wall clock reads."""
+    return engine.tree.schedule(engine.tree.owner_id(customer)).zone
+
+
+def _week_after(engine: Engine, customer: str, start: datetime) -> datetime:
+    """`start` + 7 days of the owner's local calendar: the same wall time a
+    week later, read as a naive instant is (so a local midnight gives a local
+    midnight, whatever DST change lies between)."""
+    wall = start.astimezone(_zone(engine, customer)).replace(tzinfo=None, fold=0)
+    return engine.instant(customer, wall + timedelta(days=7))
 
 
 def _local(engine: Engine, customer: str, at: datetime | None) -> str:
     if at is None:
         return "never"
-    zone = engine.tree.schedule(engine.tree.owner_id(customer)).zone
-    local = at.astimezone(zone)
+    local = at.astimezone(_zone(engine, customer))
     return f"{local.isoformat()} ({local:%a %d %b %H:%M} local)"
 
 
@@ -107,7 +141,7 @@ def cmd_next_change(args: argparse.Namespace) -> int:
     engine = _engine(args)
     at = _when(engine, args.customer, args.at)
     changes = []
-    for _ in range(max(1, args.count)):
+    for _ in range(args.count):
         change = engine.next_change(args.customer, at)
         if change is None:
             break
@@ -127,23 +161,38 @@ def cmd_next_change(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     engine = _engine(args)
     start = _when(engine, args.customer, args.start)
-    end = _when(engine, args.customer, args.end) if args.end else start + timedelta(days=7)
+    end = _when(engine, args.customer, args.end) if args.end else _week_after(engine, args.customer, start)
     segments = engine.timeline(args.customer, start, end)
     if args.json:
         _print_json([s.to_json() for s in segments])
         return 0
-    zone = engine.tree.schedule(engine.tree.owner_id(args.customer)).zone
+    zone = _zone(engine, args.customer)
+    bounds = [t for s in segments for t in (s.start, s.end)]
+    spec = ("microseconds" if any(t.microsecond for t in bounds) else
+            "seconds" if any(t.second for t in bounds) else "minutes")
+
+    def shown(t: datetime) -> str:  # local time with its offset: a fall-back's repeated hour reads unambiguously
+        local = t.astimezone(zone)
+        return f"{local:%a} {local.isoformat(sep=' ', timespec=spec)}"
+
+    def why(s: Any) -> str:
+        if s.reason != "rule":
+            return s.reason
+        name = engine.state_at(args.customer, s.start).rule_name  # a segment is one outcome: ask at its start
+        return "rule " + (f"{name} ({s.rule_id})" if name and s.rule_id and name != s.rule_id
+                          else name or s.rule_id or "(no id or name)")
+
+    width = max((len(s.state) for s in segments), default=0)
+    print(f"{args.customer}: {len(segments)} segment{'s' if len(segments) != 1 else ''}, local time in {zone.key}")
     for s in segments:
-        a, b = s.start.astimezone(zone), s.end.astimezone(zone)
-        print(f"{a:%a %Y-%m-%d %H:%M} - {b:%a %Y-%m-%d %H:%M}  {s.state:<16} "
-              f"{s.reason}{' ' + s.rule_id if s.rule_id else ''}")
+        print(f"{shown(s.start)} - {shown(s.end)}  {s.state:<{width}}  {why(s)}")
     return 0
 
 
 def cmd_week(args: argparse.Namespace) -> int:
     engine = _engine(args)
     at = _when(engine, args.customer, args.at)
-    zone = engine.tree.schedule(engine.tree.owner_id(args.customer)).zone
+    zone = _zone(engine, args.customer)
     monday = at.astimezone(zone).date()
     monday -= timedelta(days=monday.weekday())
     start = datetime.combine(monday, datetime.min.time(), zone)
@@ -276,50 +325,78 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("compiled", "reference"), default="compiled", help=argparse.SUPPRESS)
     p.add_argument("--policy-priority", choices=("highest-first", "lowest-first"), default="highest-first",
                    help="which Priority wins (default: highest-first)")
-    p.add_argument("--policy-force-closed-state", default="After Hours", metavar="STATE")
-    p.add_argument("--policy-fallback-state", default="After Hours", metavar="STATE")
-    p.add_argument("--policy-default-time-zone", default="UTC", metavar="ZONE")
+    p.add_argument("--policy-force-closed-state", default="After Hours", metavar="STATE",
+                   help="the state of a ForceClosed schedule (default: After Hours)")
+    p.add_argument("--policy-fallback-state", default="After Hours", metavar="STATE",
+                   help="the state when no rule matches and there is no DefaultState (default: After Hours)")
+    p.add_argument("--policy-default-time-zone", default="UTC", metavar="ZONE",
+                   help="the zone of an owner with no TimeZoneId on itself or an ancestor, IANA or Windows name "
+                        "(default: UTC)")
+
+
+def _count(text: str) -> int:
+    """--count: a whole number, at least 1 (argparse turns the refusal into a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of changes (1 or more)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="schedengine",
                                      description="What state is a customer in at instant T?")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    when_help = "an instant: ISO 8601 (with offset, or local wall time of the owner), epoch seconds, or 'now' (default)"
+    when_help = ("an instant: ISO 8601 (with an offset, or else the owner's local wall time; basic forms such as "
+                 "20270706 or 20270706T121500 too), epoch seconds (a plain number that is not an ISO date: "
+                 "20270706 is a date, 1814846400 epoch seconds), or 'now' (any case)")
+    customer_help = "the customer's Id"
 
-    def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = verbs.add_parser(name, help=help_text, description=help_text)
+    def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
+             description: str | None = None) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, help=help_text, description=description or help_text)
         p.set_defaults(handler=handler)
         return p
 
     p = verb("state-at", cmd_state_at, "the state of a customer at an instant")
-    p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("customer", help=customer_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     p.add_argument("--json", action="store_true", help="print one JSON object (camelCase keys)")
     _add_common(p)
 
     p = verb("explain", cmd_explain, "why a customer is in its state: chain, zone, every rule")
-    p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p.add_argument("customer", help=customer_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
 
     p = verb("next-change", cmd_next_change, "when the state name next changes")
-    p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
-    p.add_argument("--count", type=int, default=1, metavar="N", help="list the next N changes")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("customer", help=customer_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
+    p.add_argument("--count", type=_count, default=1, metavar="N", help="list the next N changes (N >= 1; default: 1)")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list of the changes, each {"at": ISO 8601 in UTC, "state": ...}')
     _add_common(p)
 
     p = verb("timeline", cmd_timeline, "segments of constant state over a range")
-    p.add_argument("customer")
-    p.add_argument("--start", metavar="WHEN", required=True)
-    p.add_argument("--end", metavar="WHEN", help="default: start + 7 days")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("customer", help=customer_help)
+    p.add_argument("--start", metavar="WHEN", required=True, help="the start of the range (required); " + when_help)
+    p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; "
+                                                 "default: start + 7 days (the same local wall time a week later)")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list of the segments, each {"start", "end" (ISO 8601 in UTC), "state", '
+                        '"reason", "ruleId"}')
     _add_common(p)
 
-    p = verb("week", cmd_week, "a week grid of states (the week holding --at, local time)")
-    p.add_argument("customer")
-    p.add_argument("--at", metavar="WHEN", help=when_help)
+    p = verb("week", cmd_week, "a week grid of states (the week holding --at, local time)",
+             "A grid of the week holding --at, Monday to Sunday in the owner's local time: one row a day, one "
+             "cell 30 minutes of wall-clock time. A cell shows the symbol of the state that holds all through "
+             "it (both passes of an hour a fall-back repeats), '*' where the state changes within it, '.' where "
+             "the wall clock skips it. The legend names each symbol, and lists the states seen only within "
+             "'*' cells.")
+    p.add_argument("customer", help=customer_help)
+    p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
 
     p = verb("validate", cmd_validate, "check a customers file; print warnings")
@@ -327,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = verb("patch", cmd_patch, "apply a PATCH /customers/{id} body (JSON or JSV) and rewrite the customers file")
-    p.add_argument("customer")
+    p.add_argument("customer", help=customer_help)
     p.add_argument("patchfile", metavar="PATCHFILE", help="the PatchCustomer body, JSON or JSV; '-' reads stdin")
     p.add_argument("--actor", metavar="NAME", help="recorded as lastModifiedBy")
     p.add_argument("--dry-run", action="store_true",
@@ -337,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -348,6 +425,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScheduleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe: point stdout at the null device, so that the
+    interpreter's final flush of what is still buffered does not fail too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file behind sys.stdout (io.UnsupportedOperation is both)
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+    except BrokenPipeError:  # e.g. `schedengine timeline ... | head`: stop quietly, as `cat` would
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
 
 
 def main_entry() -> None:

@@ -2,52 +2,136 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+import math
+import string
+from bisect import bisect_right
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .results import Segment
+from .times import utc_offset_spans
 
 __all__ = ["week_grid"]
 
-UTC = timezone.utc
 SLOT_MINUTES = 30
+LEGEND_WIDTH = 100
+SKIPPED = "."  # a wall-clock time the zone skips (spring forward)
+CHANGES = "*"  # the state changes within the cell
+SHARED = "?"  # any one of the states left without a symbol of their own
+# Symbols a state may get: capitals and digits, then lower case, then the
+# printable ASCII punctuation that does not mean something else in the grid
+# (the markers above, the ruler's '|', the legend's '=').
+POOL = ("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz"
+        + "".join(c for c in string.punctuation if c not in SKIPPED + CHANGES + SHARED + "|="))
 
 
 def _symbols(states: list[str]) -> dict[str, str]:
-    """One character per state: its initial when free, else the next free letter or digit."""
+    """One character per state, in order: an ASCII letter or digit of its
+    name (upper case) when free, else the next free one in POOL. Once POOL
+    is used up, every further state is drawn as SHARED."""
     taken: dict[str, str] = {}
-    pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    used: set[str] = set()
     for state in states:
-        wanted = [c for c in state.upper() if c.isalnum()] + list(pool)
-        taken[state] = next(c for c in wanted if c not in taken.values())
+        wanted = [c for c in state.upper() if c.isascii() and c.isalnum()] + list(POOL)
+        symbol = next((c for c in wanted if c not in used), SHARED)
+        taken[state] = symbol
+        used.add(symbol)
     return taken
 
 
+def _named(state: str) -> str:
+    """A state name as the legend shows it: quoted when blank, so it is seen."""
+    return state if state.strip() else f'"{state}"'
+
+
+def _wrapped(entries: list[str], head: str = "", sep: str = "  ", width: int = LEGEND_WIDTH) -> list[str]:
+    """`head`, then the entries with `sep` between them, in lines of at most
+    `width` characters where the entries allow (one too long keeps a line to
+    itself). No entries, no lines."""
+    if not entries:
+        return []
+    lines: list[str] = []
+    line, fresh = (head + " " if head else ""), True
+    for entry in entries:
+        if not fresh and len(line) + len(sep) + len(entry) > width:
+            lines.append(line + sep.rstrip())
+            line, fresh = "", True
+        line += entry if fresh else sep + entry
+        fresh = False
+    return [x.rstrip() for x in lines + [line]]
+
+
+def _cells(zone: ZoneInfo, monday: date) -> list[list[list[tuple[float, float]]]]:
+    """Per local day, per cell: the intervals of real time (UTC epoch
+    seconds) in which the wall clock shows a time inside the cell. Usually
+    one; two for a cell repeated by a fall-back; none for a cell a
+    spring-forward skips."""
+    first = datetime.combine(monday, time())
+    week_start = first.replace(tzinfo=zone).timestamp()
+    week_end = datetime.combine(monday + timedelta(days=7), time(), zone).timestamp()
+    spans = utc_offset_spans(zone, math.floor(week_start), math.ceil(week_end))
+    wall0 = (first - datetime(1970, 1, 1)) // timedelta(seconds=1)  # the week's first wall time, as if UTC
+    days = []
+    for day in range(7):
+        row = []
+        for slot in range(24 * 60 // SLOT_MINUTES):
+            lo = wall0 + (day * 24 * 60 + slot * SLOT_MINUTES) * 60
+            hi = lo + SLOT_MINUTES * 60
+            parts = [(max(s0, lo - offset, week_start), min(s1, hi - offset, week_end)) for s0, s1, offset in spans]
+            row.append([(a, b) for a, b in parts if a < b])
+        days.append(row)
+    return days
+
+
 def week_grid(segments: list[Segment], zone: ZoneInfo, monday: date) -> str:
-    """A 7 x 48 grid (one row a local day, one cell 30 minutes of wall-clock
-    time) of the state at the start of each cell, with a legend. Cells that
-    do not exist (a spring-forward gap) show '.'."""
+    """A 7 x 48 grid, one row a local day and one cell 30 minutes of
+    wall-clock time, with a legend. A cell stands for every instant at which
+    the wall clock shows a time inside it (twice over for the hour a
+    fall-back repeats). It shows the symbol of the state that holds all
+    through it, CHANGES ('*') when the state changes within it, and SKIPPED
+    ('.') when the wall clock skips it. A state that never holds a whole cell
+    gets no symbol: the legend lists it as seen only within '*' cells."""
+    starts = [s.start.timestamp() for s in segments]
+
+    def states_within(parts: list[tuple[float, float]]) -> list[str] | None:
+        if not parts:
+            return None
+        found: list[str] = []
+        for a, b in parts:
+            j = max(bisect_right(starts, a) - 1, 0)
+            while j < len(segments) and starts[j] < b:
+                if segments[j].end.timestamp() > a and segments[j].state not in found:
+                    found.append(segments[j].state)
+                j += 1
+        return found
+
+    held = [[states_within(parts) for parts in row] for row in _cells(zone, monday)]
+    whole = {cell[0] for row in held for cell in row if cell is not None and len(cell) == 1}
     states: list[str] = []
     for s in segments:
         if s.state not in states:
             states.append(s.state)
-    symbol = _symbols(states)
+    symbol = _symbols([s for s in states if s in whole])
+
+    def shown(cell: list[str] | None) -> str:
+        if cell is None:
+            return SKIPPED
+        return symbol[cell[0]] if len(cell) == 1 else CHANGES if cell else " "
+
+    grid = ["".join(shown(cell) for cell in row) for row in held]
+    drawn = "".join(grid)
     pad = " " * len(f"{monday:%a %Y-%m-%d} ")
     lines = [pad + "".join(f"{h:<4d}" for h in range(0, 24, 2)).rstrip(), pad + "| " * 24]
-    for day in range(7):
-        current = monday + timedelta(days=day)
-        cells = []
-        for slot in range(24 * 60 // SLOT_MINUTES):
-            wall = datetime.combine(current, time()) + timedelta(minutes=slot * SLOT_MINUTES)
-            local = wall.replace(tzinfo=zone)
-            if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
-                cells.append(".")  # the wall clock skips this time
-                continue
-            at = local.astimezone(UTC)
-            state = next((s.state for s in segments if s.start <= at < s.end), None)
-            cells.append(symbol[state] if state is not None else " ")
-        lines.append(f"{current:%a %Y-%m-%d} " + "".join(cells))
-    legend = "  ".join(f"{symbol[s]} = {s}" for s in states)
+    lines += [f"{monday + timedelta(days=day):%a %Y-%m-%d} {cells}" for day, cells in enumerate(grid)]
     lines.append("")
-    lines.append(f"one cell = {SLOT_MINUTES} minutes of wall-clock time in {zone.key};  {legend}")
+    lines.append(f"one cell = {SLOT_MINUTES} minutes of wall-clock time in {zone.key}, "
+                 "drawn as the state that holds all through it")
+    markers = [f"{CHANGES} = the state changes within the cell"] if CHANGES in drawn else []
+    markers += [f"{SKIPPED} = a time the wall clock skips"] if SKIPPED in drawn else []
+    lines += _wrapped(markers)
+    lines += _wrapped([f"{symbol[s]} = {_named(s)}" for s in states if s in whole and symbol[s] != SHARED])
+    shared = [_named(s) for s in states if s in whole and symbol[s] == SHARED]
+    lines += _wrapped(shared, f"{SHARED} = any one of these states (more states than symbols):", ", ")
+    lines += _wrapped([_named(s) for s in states if s not in whole],
+                      f"within {CHANGES} cells only (never a whole cell):", ", ")
     return "\n".join(lines)

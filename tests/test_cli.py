@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -58,7 +60,7 @@ def test_next_change_count(capsys):
 def test_timeline(capsys):
     code, out, _ = run(capsys, "timeline", "acme", "--start", "2027-07-06T00:00:00-04:00",
                        "--end", "2027-07-07T00:00:00-04:00")
-    assert code == 0 and len(out.strip().splitlines()) == 5 and "Lunch" in out
+    assert code == 0 and len(out.strip().splitlines()) == 1 + 5 and "Lunch" in out
 
 
 def test_week(capsys):
@@ -102,3 +104,252 @@ def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "schedengine", "state-at", "acme", "--at",
                            "2027-11-25T10:00:00-05:00", "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["state"] == "Holiday"
+
+
+# --- regression: instants on the command line are read as the library reads strings
+
+@pytest.mark.parametrize("text, expected", [
+    ("20270706", "2027-07-06T00:00:00-04:00"),          # ISO 8601 basic date, not epoch seconds
+    ("20270706T121500", "2027-07-06T12:15:00-04:00"),   # basic date-time
+    ("2027-07-06", "2027-07-06T00:00:00-04:00"),
+    ("2027W271", "2027-07-05T00:00:00-04:00"),           # ISO week date
+    (" 2027-07-06T16:15:00z ", "2027-07-06T12:15:00-04:00"),
+    ("1814846400", "2027-07-06T00:00:00-04:00"),        # epoch seconds: a plain number that is not an ISO date
+    ("1814846400.5", "2027-07-06T00:00:00.500000-04:00"),
+    ("2027", "1969-12-31T19:33:47-05:00"),              # not an ISO date for Python either: epoch seconds
+    ("-86400", "1969-12-30T19:00:00-05:00"),
+])
+def test_at_reads_iso_before_epoch_seconds(capsys, text, expected):
+    code, out, err = run(capsys, "state-at", "acme", "--at", text, "--json")
+    assert code == 0, err
+    at = datetime.fromisoformat(json.loads(out)["at"])
+    assert at == datetime.fromisoformat(expected)
+
+
+@pytest.mark.parametrize("text", ["now", "NOW", "Now", " now "])
+def test_at_now_in_any_case(capsys, text):
+    before = datetime.now(timezone.utc)
+    code, out, err = run(capsys, "state-at", "acme", "--at", text, "--json")
+    assert code == 0, err
+    assert before <= datetime.fromisoformat(json.loads(out)["at"]) <= datetime.now(timezone.utc)
+
+
+def test_start_and_end_read_basic_iso_dates(capsys):
+    code, out, err = run(capsys, "timeline", "acme", "--start", "20270706", "--end", "20270707", "--json")
+    assert code == 0, err
+    segments = json.loads(out)
+    assert (segments[0]["start"], segments[-1]["end"]) == ("2027-07-06T04:00:00+00:00", "2027-07-07T04:00:00+00:00")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("00010101", "out of range"),    # ISO wins even out of range: not epoch seconds 10101
+    ("nan", "not an ISO 8601 instant"),
+    ("1_000", "not an ISO 8601 instant"),
+])
+def test_at_refusals(capsys, text, fragment):
+    code, _, err = run(capsys, "state-at", "acme", "--at", text)
+    assert code == 2 and fragment in err and "Traceback" not in err
+
+
+# --- regression: output piped into `head` (the reader goes away) ends quietly with 141
+
+@pytest.mark.parametrize("argv, code", [
+    (["state-at", "acme", "--at", "2027-07-06"], 141),
+    (["state-at", "acme", "--at", "2027-07-06", "--json"], 141),
+    (["explain", "acme", "--at", "2027-07-06"], 141),
+    (["next-change", "acme", "--at", "2027-07-06", "--count", "5"], 141),
+    (["timeline", "acme", "--start", "2027-01-01", "--end", "2029-01-01"], 141),
+    (["week", "acme", "--at", "2027-07-06"], 141),
+    (["validate", str(DEMO)], 141),
+    (["patch", "acme", "-", "--dry-run", "--customers", str(DEMO)], 141),
+    (["--help"], 0),  # argparse drops help text it cannot write, and exits 0
+])
+def test_closed_stdout_is_not_a_traceback(argv, code):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that has already exited: every write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "schedengine", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, input=b'{"name": "Acme"}', text=False)
+    finally:
+        os.close(write_end)
+    err = done.stderr.decode()
+    assert done.returncode == code, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err
+
+
+# --- regression: --count 0 and --count -3 printed one change
+
+@pytest.mark.parametrize("count", ["0", "-3", "two", "1.5"])
+def test_next_change_count_below_one_is_refused(capsys, count):
+    with pytest.raises(SystemExit) as exited:
+        main(["next-change", "acme", "--at", "2027-07-06T18:00:00-04:00", "--count", count])
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2 and out == ""
+    assert f"--count: {count!r} is not a whole number of changes (1 or more)" in err and "Traceback" not in err
+
+
+# --- every option and argument of every verb says what it is in --help
+
+def test_every_option_of_every_verb_has_help():
+    import argparse
+
+    from schedengine.cli import build_parser
+
+    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {action.dest}" for name, parser in verbs.choices.items() for action in parser._actions
+               if action.help is None]
+    assert missing == []
+
+
+# --- regression: timeline's default end was start + 168 h, 01:00 or 23:00 local across a DST change
+
+@pytest.mark.parametrize("start, end", [
+    ("2027-03-10", "2027-03-17T04:00:00+00:00"),            # spring forward inside: local midnight to midnight
+    ("2027-11-01", "2027-11-08T05:00:00+00:00"),            # fall back inside
+    ("2027-03-10T09:30:00", "2027-03-17T13:30:00+00:00"),   # same wall time, 09:30 -04:00
+    ("2027-07-06T12:00:00Z", "2027-07-13T12:00:00+00:00"),  # no change inside: exactly 168 h
+    ("2027-03-07T02:30:00", "2027-03-14T07:30:00+00:00"),   # 02:30 is skipped on 14 March: read as a naive --end is
+])
+def test_timeline_default_end_is_a_week_of_the_local_calendar(capsys, start, end):
+    code, out, err = run(capsys, "timeline", "acme", "--start", start, "--json")
+    assert code == 0, err
+    assert json.loads(out)[-1]["end"] == end
+
+
+# --- regression: timeline printed local times without an offset ("01:30 - 01:00" at a fall-back) and only rule ids
+
+def test_timeline_prints_offsets_the_zone_and_rule_names(capsys, tmp_path):
+    tree = tmp_path / "fallback.json"
+    tree.write_text(json.dumps([{"id": "c", "schedule": {
+        "timeZoneId": "America/New_York", "defaultState": "Closed",
+        "rules": [{"id": "r", "name": "Nightly batch", "state": "Batch", "frequency": "Daily",
+                   "startDate": "2027-01-01", "startTime": "01:30", "endTime": "02:00"}]}}]))
+    code, out, err = run(capsys, "timeline", "c", "--customers", str(tree),
+                         "--start", "2027-11-07T00:00", "--end", "2027-11-07T04:00")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "c: 5 segments, local time in America/New_York",
+        "Sun 2027-11-07 00:00-04:00 - Sun 2027-11-07 01:30-04:00  Closed  default",
+        "Sun 2027-11-07 01:30-04:00 - Sun 2027-11-07 01:00-05:00  Batch   rule Nightly batch (r)",
+        "Sun 2027-11-07 01:00-05:00 - Sun 2027-11-07 01:30-05:00  Closed  default",
+        "Sun 2027-11-07 01:30-05:00 - Sun 2027-11-07 02:00-05:00  Batch   rule Nightly batch (r)",
+        "Sun 2027-11-07 02:00-05:00 - Sun 2027-11-07 04:00-05:00  Closed  default",
+    ]
+
+
+def test_timeline_shows_seconds_when_a_bound_has_them(capsys):
+    code, out, err = run(capsys, "timeline", "acme", "--start", "2027-07-06T11:59:30", "--end", "2027-07-06T12:30")
+    assert code == 0, err
+    assert out.splitlines()[1:] == [
+        "Tue 2027-07-06 11:59:30-04:00 - Tue 2027-07-06 12:00:00-04:00  Business Hours  rule Business Hours (r-acme-business)",
+        "Tue 2027-07-06 12:00:00-04:00 - Tue 2027-07-06 12:30:00-04:00  Lunch           rule Lunch (r-acme-lunch)",
+    ]
+
+
+# --- regression: week crashed (StopIteration) with more than 36 states
+
+def many_states_tree(tmp_path, n):
+    """n states, each holding one 30-minute cell of the week of Mon 2027-07-05 (UTC)."""
+    rules = []
+    for i in range(n):
+        day, slot = divmod(i, 48)
+        start = datetime(2027, 7, 5 + day, slot // 2, 30 * (slot % 2))
+        end = "24:00" if slot == 47 else f"{(slot + 1) // 2:02d}:{30 * ((slot + 1) % 2):02d}"
+        rules.append({"id": f"r{i}", "state": f"S{i:03d}", "startDate": start.date().isoformat(),
+                      "startTime": f"{start:%H:%M}", "endTime": end})
+    tree = tmp_path / "many.json"
+    tree.write_text(json.dumps([{"id": "c", "schedule": {"timeZoneId": "UTC", "defaultState": "Idle",
+                                                          "rules": rules}}]))
+    return tree
+
+
+def grid_cells(out):
+    return "".join(line[15:] for line in out.splitlines() if line[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+                                                                           "Sun") and line[3:4] == " ")
+
+
+@pytest.mark.parametrize("n", [36, 37, 48, 88])
+def test_week_has_a_symbol_for_each_of_many_states(capsys, tmp_path, n):
+    code, out, err = run(capsys, "week", "c", "--at", "2027-07-06", "--customers", str(many_states_tree(tmp_path, n)))
+    assert code == 0, err
+    cells = grid_cells(out)
+    assert len(cells) == 7 * 48 and "?" not in cells and len(set(cells[:n])) == n  # one symbol each, all distinct
+    assert all(c.isascii() and c.isprintable() and c not in " .*" for c in cells)
+    for i in range(n):
+        assert f"{cells[i]} = S{i:03d}" in out
+
+
+def test_week_shares_one_symbol_once_the_symbols_run_out(capsys, tmp_path):
+    code, out, err = run(capsys, "week", "c", "--at", "2027-07-06", "--customers", str(many_states_tree(tmp_path, 200)))
+    assert code == 0, err
+    cells = grid_cells(out)
+    assert "?" in cells and len(set(cells)) <= 90
+    assert "? = any one of these states (more states than symbols): " in out
+    assert "S199" in out.split("? = any one of these states")[1]
+
+
+# --- regression: week drew no cell for a state shorter than a cell, yet listed it in the legend
+
+def week_of(capsys, tmp_path, customers, customer="c", at="2027-07-06"):
+    tree = tmp_path / "tree.json"
+    tree.write_text(json.dumps(customers))
+    code, out, err = run(capsys, "week", customer, "--at", at, "--customers", str(tree))
+    assert code == 0, err
+    return out
+
+
+def row(out, day):
+    return next(line[15:] for line in out.splitlines() if line.startswith(day))
+
+
+def daily(rule_id, state, start, end):
+    return {"id": rule_id, "state": state, "frequency": "Daily", "startDate": "2027-01-01",
+            "startTime": start, "endTime": end}
+
+
+def test_week_marks_a_cell_the_state_changes_in_and_a_state_that_never_fills_one(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "Open", "rules": [daily("b", "Break", "10:10", "10:25")]}}])
+    assert row(out, "Tue 2027-07-06") == "O" * 20 + "*" + "O" * 27
+    assert "one cell = 30 minutes of wall-clock time in UTC, drawn as the state that holds all through it" in out
+    assert "* = the state changes within the cell" in out
+    assert "within * cells only (never a whole cell): Break" in out
+    assert "= Break" not in out  # no symbol that appears in no cell
+
+
+def test_week_a_state_that_fills_cells_keeps_its_symbol_where_it_also_changes_mid_cell(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "Closed", "rules": [daily("o", "Open", "09:15", "17:00")]}}])
+    assert row(out, "Tue 2027-07-06") == "C" * 18 + "*" + "O" * 15 + "C" * 14
+    assert "C = Closed  O = Open" in out and "cells only" not in out
+
+
+def test_week_cells_without_changes_have_no_star_line(capsys):
+    code, out, _ = run(capsys, "week", "acme-chicago", "--at", "2027-07-06")
+    assert code == 0 and "*" not in out and "skips" not in out and "cells only" not in out
+
+
+def test_week_a_fall_back_cell_covers_both_passes_of_the_repeated_hour(capsys, tmp_path):
+    # c reads the wall clock: 01:30-02:00 is Batch on both passes, so the cell is Batch.
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "America/New_York", "defaultState": "Closed",
+        "rules": [daily("r", "Batch", "01:30", "02:00")]}}], at="2027-11-07")
+    assert row(out, "Sun 2027-11-07") == "CCCBCCCC" + "C" * 40
+    # child follows a UTC parent that is Busy 05:00-05:30Z: 01:00-01:30 on the first pass only.
+    out = week_of(capsys, tmp_path, [
+        {"id": "p", "schedule": {"timeZoneId": "UTC", "defaultState": "Idle",
+                                 "rules": [daily("busy", "Busy", "05:00", "05:30")]}},
+        {"id": "c", "parentCustomerId": "p", "schedule": {
+            "timeZoneId": "America/New_York", "defaultState": "Closed",
+            "rules": [{"id": "f", "simpleRuleType": "CustomerState", "customerState": "Busy", "state": "Follow"}]}},
+    ], at="2027-11-07")
+    assert row(out, "Sun 2027-11-07")[:4] == "CC*C"
+    assert row(out, "Sat 2027-11-06")[:4] == "CCFC"
+
+
+def test_week_symbols_are_ascii_and_a_blank_state_is_shown_quoted(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "営業中", "rules": [daily("b", " ", "12:00", "13:00")]}}])
+    cells = row(out, "Tue 2027-07-06")
+    assert cells.isascii() and len(cells) == 48 and len(set(cells)) == 2
+    assert f'{cells[24]} = " "' in out and f"{cells[0]} = 営業中" in out
