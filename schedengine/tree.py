@@ -21,7 +21,9 @@ from .caches import copy_without, put_bounded
 from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError, WireFormatError
 from .policy import Policy, order_rules
 from .records import (
+    item_path,
     parse_model,
+    record_id,
     wire_key,
     AppSettings,
     BillingSettings,
@@ -45,8 +47,7 @@ CUSTOMER_STATE = SimpleSchedulingRuleTypes.CustomerState
 
 def customer_label(position: int | None, customer_id: str) -> str:
     """`customers[3] (id "acme-ny")`: the prefix of every message about a record."""
-    where = f"customers[{position}]" if position is not None else "customer"
-    return f'{where} (id "{customer_id}")'
+    return item_path("customers" if position is not None else "customer", position, customer_id)
 
 
 def normalise_state(name: str | None) -> str:
@@ -387,7 +388,8 @@ class CustomerTree:
                 listed = _raw_field(raw, "tags")
                 if listed is not None and not isinstance(listed, list):
                     listed = self.customer(cid).tags  # not a list: the model reports it
-                defined = [parse_model(Tag, t, f"{self.label(cid)}.tags[{i}]") for i, t in enumerate(listed or ())]
+                defined = [parse_model(Tag, t, item_path(f"{self.label(cid)}.tags", i, record_id(t)))
+                           for i, t in enumerate(listed or ())]
             for tag in defined:
                 if tag.id and tag.id not in found:
                     found[tag.id] = tag
@@ -523,7 +525,7 @@ class CustomerTree:
         prepared: list[PreparedRule] = []
         for index in order_rules([r.priority for r in rules], self.policy):
             rule = rules[index]
-            path = f"{label}.schedule.rules[{index}]" + (f' (id "{rule.id}")' if rule.id else "")
+            path = item_path(f"{label}.schedule.rules", index, rule.id)
             prepared.append(self._prepare_rule(index, rule, zone, path))
         live: list[PreparedRule] = []
         for p in prepared:
@@ -636,7 +638,7 @@ class CustomerTree:
                 continue
             owner = self.schedule(cid)
             for p in owner.rules:
-                path = f"{label}.schedule.rules[{p.index}]" + (f' (id "{p.rule_id}")' if p.rule_id else "")
+                path = item_path(f"{label}.schedule.rules", p.index, p.rule_id)
                 if p.kind is TIME:
                     warnings.extend(self._time_rule_warnings(schedule.rules[p.index], owner.zone, path))  # type: ignore[union-attr,index]
                 if p.condition and self.policy.condition_evaluator is None:

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 from . import jsv
 from .errors import RecordError, WireFormatError
-from .records import Customer, WireModel, parse_model
+from .records import Customer, WireModel, item_path, parse_model, record_id
 
 __all__ = ["Format", "detect_format", "decode", "encode", "customer_list", "parse_customers", "load_customers",
            "dump_customers", "write_customers_atomic", "read_document", "read_records_lazily", "decode_text"]
@@ -147,11 +147,7 @@ def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "ra
     `problems`."""
     customers = []
     for i, item in enumerate(customer_list(document)):
-        where = f"customers[{i}]"
-        if isinstance(item, dict):
-            ident = next((v for k, v in item.items() if str(k).lower() == "id"), None)
-            if ident is not None:
-                where += f' (id "{ident}")'
+        where = item_path("customers", i, record_id(item))
         try:
             if not isinstance(item, dict):
                 raise RecordError(f"{where}: expected a customer object, found {type(item).__name__}", path=where)

@@ -248,7 +248,7 @@ REJECTIONS = [
     ("unknown zone", "acme-support", {"schedule": {"timeZoneId": "Mars/Olympus_Mons"}}, RecordError,
      'patch of "acme-support": schedule.timeZoneId: unknown time zone "Mars/Olympus_Mons"'),
     ("wrong type", "acme-support", {"schedule": {"rules": [{"priority": "high"}]}}, RecordError,
-     'patch of "acme-support": schedule.rules[0].priority: \'high\': Input should be a valid integer'),
+     'patch of "acme-support": schedule.rules[0].priority: "high" is not an integer'),
     ("body names another customer", "acme-support", {"customerId": "acme"}, RecordError,
      'patch of "acme-support": customerId: the body names "acme" but the request is for "acme-support"'),
     # A later field is bad: the earlier, valid ones must not be applied either.

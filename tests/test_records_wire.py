@@ -217,10 +217,10 @@ def test_enum_by_name_or_integer(case, value):
     ({"id": "x", "schedule": {"rules": [{"frequency": "Fortnightly"}]}}, "$.schedule.rules[0].frequency",
      "is not a SchedulingRuleFrequency"),
     ({"id": "x", "schedule": {"rules": [{}, {"byMonth": ["x"]}]}}, "$.schedule.rules[1].byMonth[0]",
-     "valid integer"),
-    ({"id": "x", "schedule": {"forceClosed": "maybe"}}, "$.schedule.forceClosed", "valid boolean"),
+     '"x" is not an integer'),
+    ({"id": "x", "schedule": {"forceClosed": "maybe"}}, "$.schedule.forceClosed", '"maybe" is not true or false'),
     ({"id": "x", "tags": [{"color": "Chartreuse"}]}, "$.tags[0].color", "TagColors"),
-    ({"name": "no id"}, "$.id", "Field required"),
+    ({"name": "no id"}, "$.id", "$: the customer has no id"),
     ({"id": "x", "schedule": {"rules": [{"byDay": [{"dayOfWeek": "Funday"}]}]}},
      "$.schedule.rules[0].byDay[0].dayOfWeek", "DayOfWeek"),
 ])
@@ -230,6 +230,38 @@ def test_wrong_types_raise_record_error_with_path(data, path, fragment):
     assert info.value.path == path
     assert fragment in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+# SPEC §7: `customers[3] (id "acme-ny").schedule.rules[2] (id "r-lunch").startTime: "25:00" is not a time`.
+# Model-level errors used to leave the rule's id out, print the value twice
+# (`'Funday': 'Funday' is not a DayOfWeek`) and say `dict: Field required`.
+@pytest.mark.parametrize("records, message", [
+    ([{"id": "c", "schedule": {"rules": [{"id": "r-ok"}, {"id": "r-bad", "byDay": [{"dayOfWeek": "Funday"}]}]}}],
+     'customers[0] (id "c").schedule.rules[1] (id "r-bad").byDay[0].dayOfWeek: "Funday" is not a DayOfWeek '
+     "(expected one of Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, or 0..6)"),
+    ([{"id": "a"}, {"name": "no id"}], "customers[1]: the customer has no id (every customer needs a non-empty id)"),
+    ([{"id": "c", "schedule": {"rules": [{"id": "r1", "priority": "high"}]}}],
+     'customers[0] (id "c").schedule.rules[0] (id "r1").priority: "high" is not an integer'),
+    ([{"id": "c", "schedule": {"rules": [{"ID": 7, "byDay": [{}]}]}}],
+     'customers[0] (id "c").schedule.rules[0] (id "7").byDay[0]: dayOfWeek is missing (it is required here)'),
+    ([{"id": "c", "tags": [{"id": "t1", "color": "Chartreuse"}]}],
+     'customers[0] (id "c").tags[0] (id "t1").color: "Chartreuse" is not a TagColors'),
+    ([{"id": "c", "schedule": {"forceClosed": {"yes": 1}}}],
+     'customers[0] (id "c").schedule.forceClosed: an object is not true or false'),
+    ([{"id": "c", "schedule": {"rules": [{"id": "r1", "frequency": 8, "priority": 1.5}]}}],
+     'customers[0] (id "c").schedule.rules[0] (id "r1").priority: 1.5 is not a whole number (and 1 more problem)'),
+])
+def test_model_errors_name_ids_on_the_path_and_the_value_once(records, message):
+    with pytest.raises(RecordError) as info:
+        parse_customers(records)
+    assert str(info.value).startswith(message)
+
+
+def test_unknown_field_warnings_name_the_rule_id():
+    customer = parse_model(Customer, {"id": "c", "schedule": {"rules": [{"id": "r-x", "Shedule": 1}, {"Foo": 2}]}})
+    assert sorted(unknown_fields(customer, 'customers[0] (id "c")')) == [
+        ('customers[0] (id "c").schedule.rules[0] (id "r-x")', "Shedule"),
+        ('customers[0] (id "c").schedule.rules[1]', "Foo")]
 
 
 def test_record_error_names_the_customer():
