@@ -9,6 +9,7 @@ Instants (`at`, `start`, `end`) may be aware datetimes, naive datetimes
 from __future__ import annotations
 
 import os
+import re
 import threading
 from datetime import date, datetime, time, timezone
 from functools import partial
@@ -16,7 +17,7 @@ from numbers import Integral, Real
 from typing import Any, Iterable, Literal, Mapping
 
 from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_array
-from .errors import ConfigurationError, RecordError
+from .errors import ConfigurationError, RecordError, WireFormatError
 from .patching import plan_patch
 from .policy import Policy
 from .records import Customer, PatchCustomer
@@ -24,8 +25,8 @@ from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .times import HORIZON, MAX_DATE, MIN_DATE
 from .tree import CustomerTree
-from .wire import (Format, customer_list, dump_customers, parse_customers, read_document,
-                   read_records_lazily, write_customers_atomic)
+from .wire import (Format, customer_list, dump_customers, json_lines_record_error, parse_customers,
+                   read_document, read_records_lazily, write_customers_atomic)
 
 __all__ = ["Engine", "Instant"]
 
@@ -115,7 +116,17 @@ class Engine:
             records: list[Any] = customer_list(document)
         else:
             records, fmt = read_records_lazily(path)
-        tree = CustomerTree(records, policy)
+        try:
+            tree = CustomerTree(records, policy)
+        except WireFormatError as exc:
+            # A JSON Lines record kept as text that does not decode: the tree
+            # knows its position only; name the file, line and column as the
+            # eager read does (found again on this error path alone).
+            position = _record_position(exc.path)
+            located = json_lines_record_error(path, position) if fmt == "jsonl" and position is not None else None
+            if located is None:
+                raise
+            raise located from located.__cause__
         if validate:
             tree.check()
         return cls(tree, mode=mode, source_format=fmt, max_chunks=max_chunks)
@@ -277,6 +288,12 @@ def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
         raise RecordError(f"{_shown(given)} is out of range: instants from {FIRST_INSTANT.date()} to before "
                           f"{END_INSTANT.date()} (UTC) are accepted", path="at")
     return at
+
+
+def _record_position(path: str | None) -> int | None:
+    """N of the path ``customers[N]`` that CustomerTree gives a record it cannot decode."""
+    match = re.fullmatch(r"customers\[(\d+)\]", path or "")
+    return int(match[1]) if match else None
 
 
 def _all_compilable(values: Any, array: bool) -> bool:

@@ -24,7 +24,8 @@ from .errors import RecordError, WireFormatError
 from .records import Customer, WireModel, item_path, parse_model, record_id
 
 __all__ = ["Format", "detect_format", "decode", "encode", "customer_list", "parse_customers", "load_customers",
-           "dump_customers", "write_customers_atomic", "read_document", "read_records_lazily", "decode_text"]
+           "dump_customers", "write_customers_atomic", "read_document", "read_records_lazily", "decode_text",
+           "json_lines_record_error"]
 
 Format = Literal["json", "jsonl", "jsv"]
 _EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsv": "jsv"}
@@ -197,6 +198,31 @@ def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format
     if fmt == "jsonl":
         return [line for line in _lines(text) if line.strip()], fmt
     return customer_list(decode(text, fmt, source=str(path))), fmt
+
+
+def json_lines_record_error(path: str | os.PathLike[str], index: int) -> WireFormatError | None:
+    """The error decode() gives for record `index` (0-based; blank lines do
+    not count) of the JSON Lines file `path`, naming the file and the file's
+    line and column; None if that record decodes.
+
+    A lazy load keeps each record's text but not its line number (a list of
+    them would cost a million-line file 8 MB, and blank lines make the two
+    differ), so the error path reads the file again to find it."""
+    try:
+        text = _read_text(path)
+    except RecordError:  # gone or changed since: the caller keeps its own message
+        return None
+    seen = -1
+    for number, line in enumerate(_lines(text), start=1):
+        if line.strip():
+            seen += 1
+            if seen == index:
+                try:
+                    _load_json(line, str(path), line=number, path=f"$[{index}]")
+                except WireFormatError as exc:
+                    return exc
+                return None
+    return None
 
 
 def load_customers(path: str | os.PathLike[str], **options: Any) -> tuple[list[Customer], Format]:

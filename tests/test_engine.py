@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedengine import Engine, Policy, RecordError, TreeError, UnknownCustomerError
+from schedengine import Engine, Policy, RecordError, TreeError, UnknownCustomerError, WireFormatError
 from schedengine.testing import customer_trees, instants
 
 UTC = timezone.utc
@@ -452,8 +452,23 @@ def test_an_id_that_is_not_in_the_tree_is_unknown_whatever_its_type(demo, custom
 def test_a_line_nested_too_deeply_is_a_wire_format_error(tmp_path):
     path = tmp_path / "deep.jsonl"
     path.write_text('{"id": "a"}\n{"id": "b", "data": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
-    with pytest.raises(RecordError, match=r"customers\[1\]: nested too deeply"):
+    with pytest.raises(WireFormatError, match=r"deep.jsonl: line 2: not readable JSON: .* nested too deeply"):
         Engine.from_file(path, validate=False)  # a lazy load decodes each line once, for its id
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_a_broken_json_lines_record_names_the_file_line_either_way(tmp_path, validate):
+    """The query verbs load lazily (validate=False): a line that did not
+    decode was reported as `customers[1]: not valid JSON: ... line 1
+    column 8`, with no file and the record's line, not the file's. Blank
+    lines make the two differ."""
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"id": "a"}\n\n   \n{"id": broken}\n{"id": "c"}\n')
+    with pytest.raises(WireFormatError) as info:
+        Engine.from_file(path, validate=validate)
+    assert str(info.value) == f"{path}: line 4, column 8: not valid JSON: Expecting value"
+    assert (info.value.line, info.value.column) == (4, 8)
+    assert isinstance(info.value.__cause__, ValueError)
 
 
 @pytest.mark.parametrize("mode", ["reference", "compiled"])

@@ -356,8 +356,6 @@ DEEP = "[" * 100_000 + "]" * 100_000
     ("deep.jsonl", '{"id": "a"}\n{"id": "b", "data": ' + DEEP + "}\n", 2),
 ], ids=["json", "sniffed", "jsonl"])
 def test_json_nested_too_deeply_is_a_wire_format_error(tmp_path, name, text, line, validate):
-    if name.endswith(".jsonl") and not validate:
-        pytest.skip("lazy JSON Lines records are decoded by tree.py (tests/test_engine.py)")
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(WireFormatError, match="nested too deeply") as info:
@@ -388,8 +386,6 @@ def test_utf8_with_bom_is_read(tmp_path):
     ("long.jsonl", '{"id": "x"}\n{"id": "a", "data": {"n": LONG}}\n', 2, 27),
 ])
 def test_integer_too_long_for_int_is_a_wire_format_error(tmp_path, name, text, line, column, validate):
-    if name.endswith(".jsonl") and not validate:
-        pytest.skip("lazy JSON Lines records are decoded by tree.py")
     path = tmp_path / name
     path.write_text(text.replace("LONG", "1" * 5000))  # json refuses ints over 4,300 digits
     with pytest.raises(WireFormatError, match="5,000 digits") as info:
