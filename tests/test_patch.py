@@ -805,6 +805,23 @@ def test_an_actor_that_is_not_a_string_is_refused():
     assert engine.tree.customer("acme") == before
 
 
+@pytest.mark.parametrize("actor", ["", "   ", "\t"])
+def test_an_empty_actor_is_refused(actor, tmp_path, capsys, monkeypatch):
+    """`--actor ""` (a script's unset variable) set lastModifiedBy to ""."""
+    engine = Engine.from_file(DEMO)
+    before = engine.tree.customer("acme")
+    with pytest.raises(PatchError, match=r"^patch of \"acme\": actor: '.*' names nobody") as info:
+        engine.patch("acme", {"name": "Renamed"}, actor=actor)
+    assert isinstance(info.value.__cause__, RecordError)
+    assert engine.tree.customer("acme") == before
+    path = tmp_path / "tree.json"
+    shutil.copy(DEMO, path)
+    monkeypatch.setattr(sys, "stdin", _stdin("{}"))
+    code, _, err = run(capsys, "patch", "acme", "-", "--customers", str(path), "--actor", actor)
+    assert code == 2 and "actor: " in err and "names nobody" in err
+    assert path.read_bytes() == DEMO.read_bytes()
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "jsv"])
 def test_cli_patch_rewrites_one_customer_not_the_file(tmp_path, capsys, fmt, monkeypatch):
     """Every record a patch did not change is written back as read -- fields
