@@ -182,11 +182,36 @@ def _read_text(path: str | os.PathLike[str]) -> str:
     return decode_text(data, str(path))
 
 
+def _decode_file(text: str, fmt: Format, path: str | os.PathLike[str]) -> Any:
+    """decode() for a customers file: JSON that fails after a first line
+    holding a whole object is most likely JSON Lines named .json, and the
+    message says so."""
+    try:
+        return decode(text, fmt, source=str(path))
+    except WireFormatError as exc:
+        if fmt != "json" or exc.line is None:
+            raise
+        stripped = text.lstrip()
+        first = stripped.split("\n", 1)[0]
+        first_line = text.count("\n", 0, len(text) - len(stripped)) + 1
+        if exc.line <= first_line or not first.strip().startswith("{"):
+            raise
+        try:
+            whole = isinstance(json.loads(first), dict)
+        except (ValueError, RecursionError):
+            whole = False
+        if not whole:
+            raise
+        raise WireFormatError(f"{exc}; it looks like JSON Lines (one customer object per line): name the "
+                              "file .jsonl (or .ndjson)", line=exc.line, column=exc.column, path=exc.path
+                              ) from exc.__cause__
+
+
 def read_document(path: str | os.PathLike[str]) -> tuple[Any, Format]:
     """Read and decode a file; returns (plain values, format)."""
     text = _read_text(path)
     fmt = detect_format(path, text)
-    return decode(text, fmt, source=str(path)), fmt
+    return _decode_file(text, fmt, path), fmt
 
 
 def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
@@ -197,7 +222,7 @@ def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format
     fmt = detect_format(path, text)
     if fmt == "jsonl":
         return [line for line in _lines(text) if line.strip()], fmt
-    return customer_list(decode(text, fmt, source=str(path))), fmt
+    return customer_list(_decode_file(text, fmt, path)), fmt
 
 
 def json_lines_record_error(path: str | os.PathLike[str], index: int) -> WireFormatError | None:

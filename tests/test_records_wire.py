@@ -404,6 +404,27 @@ def test_json_lines_split_on_newlines_only(tmp_path):
     assert len(read_records_lazily(path)[0]) == 2
 
 
+@pytest.mark.parametrize("validate", [True, False])
+def test_json_lines_in_a_json_file_says_so(tmp_path, validate):
+    """It said only "line 2, column 1: not valid JSON: Extra data"."""
+    path = tmp_path / "tree.json"
+    path.write_text('\n{"id": "a"}\n{"id": "b", "parentCustomerId": "a"}\n')
+    with pytest.raises(WireFormatError) as info:
+        Engine.from_file(path, validate=validate)
+    assert str(info.value) == (f"{path}: line 3, column 1: not valid JSON: Extra data; it looks like JSON Lines "
+                               "(one customer object per line): name the file .jsonl (or .ndjson)")
+    assert (info.value.line, info.value.column) == (3, 1)
+
+
+@pytest.mark.parametrize("text", ['[{"id": "a"},\n {"id": "b",}]', '{"id": "a", "x": [1,\n 2}', '[]\n]'])
+def test_plain_json_errors_give_no_json_lines_hint(tmp_path, text):
+    path = tmp_path / "tree.json"
+    path.write_text(text)
+    with pytest.raises(WireFormatError) as info:
+        Engine.from_file(path)
+    assert "JSON Lines" not in str(info.value)
+
+
 def test_cli_undecodable_files_are_named_without_traceback(tmp_path, capsys):
     binary = tmp_path / "tree.json"
     binary.write_bytes(b"\xff\xfe\x00\x01")
