@@ -196,6 +196,26 @@ def test_equal_priorities_keep_list_order(mode, priority):
 
 
 @pytest.mark.parametrize("mode", ["reference", "compiled"])
+@pytest.mark.parametrize("priority, first, second, state, reported", [
+    ("highest-first", None, -1, "First", None),
+    ("highest-first", -1, None, "Second", None),  # missing = 0 > -1
+    ("lowest-first", None, 1, "First", None),
+    ("lowest-first", 1, None, "Second", None),  # missing = 0 < 1
+    ("highest-first", 0, None, "First", 0),  # equal to 0: list order
+    ("highest-first", None, 0, "First", None),
+])
+def test_a_missing_priority_orders_as_0_and_is_reported_as_missing(mode, priority, first, second, state, reported):
+    """The order counts a missing Priority as 0; a result reports the rule's
+    Priority as the record gives it (None, JSON null), not an invented 0."""
+    rules = [{"simpleRuleType": "Always", "state": "First"}, {"simpleRuleType": "Always", "state": "Second"}]
+    for rule, value in zip(rules, (first, second)):
+        if value is not None:
+            rule["priority"] = value
+    result = Engine.from_records(_tiny(rules), Policy(priority=priority), mode=mode).state_at("c", 0)
+    assert (result.state, result.priority, result.to_json()["priority"]) == (state, reported, reported)
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
 def test_default_then_fallback(mode):
     result = Engine.from_records(_tiny([], defaultState="Closed"), mode=mode).state_at("c", 0)
     assert (result.state, result.reason) == ("Closed", "default")
