@@ -639,6 +639,10 @@ class CustomerTree:
             owner = self.schedule(cid)
             for p in owner.rules:
                 path = item_path(f"{label}.schedule.rules", p.index, p.rule_id)
+                if not p.state.strip():
+                    warnings.append((f"{path}.state", "the rule has no State: when it matches, the state name is "
+                                     "empty" + (f" (flowId {p.flow_id!r} is still reported)" if p.flow_id else "")
+                                     + '; set State (e.g. "Business Hours")'))
                 if p.kind is TIME:
                     warnings.extend(self._time_rule_warnings(schedule.rules[p.index], owner.zone, path))  # type: ignore[union-attr,index]
                 if p.condition and self.policy.condition_evaluator is None:

@@ -215,6 +215,22 @@ def test_a_missing_priority_orders_as_0_and_is_reported_as_missing(mode, priorit
     assert (result.state, result.priority, result.to_json()["priority"]) == (state, reported, reported)
 
 
+@pytest.mark.parametrize("state", [None, "", "  "])
+def test_a_rule_without_state_is_a_validate_warning(state):
+    """SPEC §4: a matching rule gives its State. Without one the state was
+    silently "" (state-at printed an empty state). It still is -- the rule
+    may route by its flowId -- but `validate` names the rule."""
+    rule = {"id": "r-open", "simpleRuleType": "Always", "flowId": "flow-1"}
+    if state is not None:
+        rule["state"] = state
+    engine = Engine.from_records(_tiny([rule, {"id": "r-ok", "simpleRuleType": "Always", "state": "Open"}]))
+    assert engine.state_at("c", 0).state == (state or "")
+    assert [w for w in engine.validate() if w[0].endswith(".state")] == [
+        ('customers[0] (id "p").schedule.rules[0] (id "r-open").state',
+         "the rule has no State: when it matches, the state name is empty (flowId 'flow-1' is still reported); "
+         'set State (e.g. "Business Hours")')]
+
+
 @pytest.mark.parametrize("mode", ["reference", "compiled"])
 def test_default_then_fallback(mode):
     result = Engine.from_records(_tiny([], defaultState="Closed"), mode=mode).state_at("c", 0)
