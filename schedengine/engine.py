@@ -24,11 +24,12 @@ from .records import Customer, PatchCustomer
 from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .times import HORIZON, MAX_DATE, MIN_DATE
-from .tree import CustomerTree
+from .results import Validation
+from .tree import CustomerTree, validate_records
 from .wire import (Format, customer_list, dump_customers, json_lines_record_error, parse_customers,
-                   read_document, read_records_lazily, write_customers_atomic)
+                   read_document, read_each_record, read_records_lazily, write_customers_atomic)
 
-__all__ = ["Engine", "Instant"]
+__all__ = ["Engine", "Instant", "validate_file"]
 
 UTC = timezone.utc
 Instant = datetime | str | int | float
@@ -255,6 +256,19 @@ class Engine:
             plan = plan_patch(self._state[0], customer_id, request, actor=actor)
             self._install(plan.tree, plan.affected)
             return plan.customer
+
+
+def validate_file(path: str | os.PathLike[str], policy: Policy | None = None) -> Validation:
+    """Every error and warning of a customers file, in file order (what
+    ``schedengine validate`` prints): where `Engine.from_file(path)` raises
+    the first error, this reports them all (`tree.validate_records`).
+
+    Raises RecordError (WireFormatError) only when the file as a whole
+    cannot be read: missing or unreadable, not UTF-8, JSON or JSV that does
+    not parse, no list of customers. In JSON Lines each line is a record,
+    so a line that does not decode is that record's error."""
+    records, _ = read_each_record(path)
+    return validate_records(records, policy)
 
 
 def to_instant(at: Instant, zone_of_owner: Any) -> datetime:

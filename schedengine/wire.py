@@ -25,7 +25,7 @@ from .records import Customer, WireModel, item_path, parse_model, record_id
 
 __all__ = ["Format", "detect_format", "decode", "encode", "customer_list", "parse_customers", "load_customers",
            "dump_customers", "write_customers_atomic", "read_document", "read_records_lazily", "decode_text",
-           "json_lines_record_error"]
+           "json_lines_record_error", "read_each_record"]
 
 Format = Literal["json", "jsonl", "jsv"]
 _EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsv": "jsv"}
@@ -223,6 +223,27 @@ def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format
     if fmt == "jsonl":
         return [line for line in _lines(text) if line.strip()], fmt
     return customer_list(_decode_file(text, fmt, path)), fmt
+
+
+def read_each_record(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
+    """The customer records of a file, decoded, for validation: as
+    read_document() and customer_list(), except that in JSON Lines, where
+    each line is a record, a line that does not decode does not stop the
+    reading: its WireFormatError (file, line, column) stands in its place.
+    Anything that spoils the whole file (unreadable, not UTF-8, JSON or JSV
+    that does not parse, no list of customers) raises."""
+    text = _read_text(path)
+    fmt = detect_format(path, text)
+    if fmt != "jsonl":
+        return customer_list(_decode_file(text, fmt, path)), fmt
+    records: list[Any] = []
+    for number, line in enumerate(_lines(text), start=1):
+        if line.strip():
+            try:
+                records.append(_load_json(line, str(path), line=number, path=f"$[{len(records)}]"))
+            except WireFormatError as exc:
+                records.append(exc)
+    return records, fmt
 
 
 def json_lines_record_error(path: str | os.PathLike[str], index: int) -> WireFormatError | None:

@@ -4,6 +4,7 @@ properties of SPEC §5."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -440,6 +441,40 @@ def test_lazily_read_customers_keep_a_bounded_number_of_parsed_models(tmp_path, 
             assert len(lazy.tree._models) <= 3 and len(lazy.tree._schedule_models) <= 3
     assert lazy.tree.records() == customers
     assert len(lazy.tree._models) <= 3
+
+
+# ------------------------------------------------- validate: every problem
+
+def test_validate_records_on_a_good_tree_gives_the_strict_checks_warnings():
+    from schedengine.tree import validate_records
+
+    report = validate_records(json.loads(DEMO.read_text()))
+    assert report.ok and report.customers == 12
+    assert [(f.path, f.message) for f in report.warnings] == [
+        (path, f"{path}: {message}") for path, message in Engine.from_file(DEMO).validate()]
+
+
+@pytest.mark.parametrize("cache", [1, 10_000])
+def test_validate_records_blames_an_inherited_problem_on_its_record_once(cache, monkeypatch):
+    """Children whose zone comes from a bad ancestor do not repeat its
+    error; a child under a record that does not parse is not blamed for it.
+    Either way with a model cache too small to keep anything."""
+    from schedengine import tree as tree_module
+    from schedengine.tree import validate_records
+
+    monkeypatch.setattr(tree_module, "MODEL_CACHE", cache)
+    always = {"simpleRuleType": "Always", "state": "Open"}
+    records = [{"id": f"kid{i}", "parentCustomerId": "zoneless", "schedule": {"rules": [always]}} for i in range(3)]
+    records += [{"id": "zoneless", "parentCustomerId": "mars", "schedule": {"inherit": True}},
+                {"id": "mars", "schedule": {"timeZoneId": "Mars/Base", "inherit": True, "rules": [always]}},
+                {"id": "enum", "schedule": {"rules": [{"frequency": "Fortnightly"}]}},
+                {"id": "below-enum", "parentCustomerId": "enum", "schedule": {"rules": [always]}}]
+    report = validate_records(records)
+    assert [(f.position, f.message.split(":")[0]) for f in report.errors] == [
+        (4, 'customers[4] (id "mars").schedule.timeZoneId'),
+        (5, 'customers[5] (id "enum").schedule.rules[0].frequency')]
+    assert isinstance(report.errors[0].error, RecordError) and report.errors[0].error.path.endswith("timeZoneId")
+    assert report.warnings == ()  # a customer whose check stops at an error gets no warnings
 
 
 # ------------------------------------------- input the tree and engine refuse

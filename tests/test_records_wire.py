@@ -428,7 +428,7 @@ def test_plain_json_errors_give_no_json_lines_hint(tmp_path, text):
 def test_cli_undecodable_files_are_named_without_traceback(tmp_path, capsys):
     binary = tmp_path / "tree.json"
     binary.write_bytes(b"\xff\xfe\x00\x01")
-    assert main(["validate", str(binary)]) == 1  # like every other bad file: "validate found errors"
+    assert main(["validate", str(binary)]) == 2  # nothing in it can be checked: invalid input, as for other verbs
     assert main(["patch", "acme", str(binary), "--dry-run"]) == 2  # a bad patch body is invalid input
     err = capsys.readouterr().err
     assert err.count(f"{binary}: line 1: not UTF-8 text") == 2 and "Traceback" not in err
