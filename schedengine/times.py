@@ -76,8 +76,7 @@ def _windows_table() -> dict[str, str]:
 # "-00"). available_timezones() already leaves out posixrules and the
 # posix/ and right/ copies; it lists the other two.
 _NOT_ZONES = {
-    "localtime": "it is whatever zone the host running schedengine is set to, which differs between "
-                 "machines; name the zone itself",
+    "localtime": "it is whatever zone the host running schedengine is set to, which differs between machines",
     "posixrules": "it is a template for POSIX TZ strings, not a zone",
     "factory": 'it is tzdata\'s placeholder for "no zone set yet", not a zone',
 }
