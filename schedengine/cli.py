@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from .engine import Engine
+from .engine import Engine, validate_file
 from .errors import RecordError, ScheduleError, UnknownCustomerError
 from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
@@ -29,6 +29,7 @@ from .wire import decode, decode_text, detect_format, json_text, locked_for_upda
 __all__ = ["main", "main_entry"]
 
 UTC = timezone.utc
+EXIT_ERRORS = 1  # validate found errors
 EXIT_INVALID = 2
 EXIT_UNKNOWN = 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
@@ -204,21 +205,21 @@ def cmd_week(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Every error and warning, one line each in file order (errors on
+    stderr, the rest on stdout), then a summary; exit 1 if there were
+    errors. A file that cannot be read at all is invalid input (exit 2)."""
     path = args.file or _customers_file(args)
-    try:
-        engine = Engine.from_file(path, policy=_policy(args), mode="reference")
-    except ScheduleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    warnings = list(engine.validate())
-    position = {c.id: i for i, c in enumerate(engine.customers())}
-    for c in engine.customers():
-        for where, name in unknown_fields(c, f'customers[{position[c.id]}] (id "{c.id}")'):
-            warnings.append((where, f"unknown field {name!r} is ignored"))
-    for where, message in warnings:
-        print(f"warning: {where}: {message}")
-    print(f"{path}: {len(engine.customers())} customers, {len(warnings)} warning(s), no errors")
-    return 0
+    report = validate_file(path, _policy(args))
+    for finding in report.findings:
+        if finding.severity == "error":
+            sys.stdout.flush()  # keep file order when both streams go to one place
+            print(f"error: {finding}", file=sys.stderr)
+        else:
+            print(f"warning: {finding}")
+    errors = len(report.errors)
+    print(f"{path}: {report.customers:,} customers, {len(report.warnings):,} warning(s), "
+          + (f"{errors:,} error(s)" if errors else "no errors"))
+    return EXIT_ERRORS if errors else 0
 
 
 # ------------------------------------------------------------------ patch
@@ -399,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
 
-    p = verb("validate", cmd_validate, "check a customers file; print warnings")
+    p = verb("validate", cmd_validate, "check a customers file: list every error and warning, then a summary")
     p.add_argument("file", nargs="?", help="default: --customers / $SCHEDENGINE_CUSTOMERS / the demo tree")
     _add_common(p)
 

@@ -9,6 +9,7 @@ Instants (`at`, `start`, `end`) may be aware datetimes, naive datetimes
 from __future__ import annotations
 
 import os
+import re
 import threading
 from datetime import date, datetime, time, timezone
 from functools import partial
@@ -16,18 +17,19 @@ from numbers import Integral, Real
 from typing import Any, Iterable, Literal, Mapping
 
 from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_array
-from .errors import ConfigurationError, RecordError
+from .errors import ConfigurationError, RecordError, WireFormatError
 from .patching import plan_patch
 from .policy import Policy
 from .records import Customer, PatchCustomer
 from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .times import HORIZON, MAX_DATE, MIN_DATE
-from .tree import CustomerTree
-from .wire import (LIST, Envelope, Format, dump_customers, parse_customers, read_document, read_records_lazily,
-                   split_document, write_customers_atomic)
+from .results import Validation
+from .tree import CustomerTree, validate_records
+from .wire import (LIST, Envelope, Format, dump_customers, json_lines_record_error, parse_customers, read_document,
+                   read_each_record, read_records_lazily, split_document, write_customers_atomic)
 
-__all__ = ["Engine", "Instant"]
+__all__ = ["Engine", "Instant", "validate_file"]
 
 UTC = timezone.utc
 Instant = datetime | str | int | float
@@ -118,7 +120,17 @@ class Engine:
             records, envelope = split_document(document)
         else:
             records, fmt, envelope = read_records_lazily(path)
-        tree = CustomerTree(records, policy)
+        try:
+            tree = CustomerTree(records, policy)
+        except WireFormatError as exc:
+            # A JSON Lines record kept as text that does not decode: the tree
+            # knows its position only; name the file, line and column as the
+            # eager read does (found again on this error path alone).
+            position = _record_position(exc.path)
+            located = json_lines_record_error(path, position) if fmt == "jsonl" and position is not None else None
+            if located is None:
+                raise
+            raise located from located.__cause__
         if validate:
             tree.check()
         return cls(tree, mode=mode, source_format=fmt, max_chunks=max_chunks, envelope=envelope)
@@ -254,6 +266,19 @@ class Engine:
             return plan.customer
 
 
+def validate_file(path: str | os.PathLike[str], policy: Policy | None = None) -> Validation:
+    """Every error and warning of a customers file, in file order (what
+    ``schedengine validate`` prints): where `Engine.from_file(path)` raises
+    the first error, this reports them all (`tree.validate_records`).
+
+    Raises RecordError (WireFormatError) only when the file as a whole
+    cannot be read: missing or unreadable, not UTF-8, JSON or JSV that does
+    not parse, no list of customers. In JSON Lines each line is a record,
+    so a line that does not decode is that record's error."""
+    records, _ = read_each_record(path)
+    return validate_records(records, policy)
+
+
 def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
     """Aware UTC datetime from any accepted instant form, within
     [FIRST_INSTANT, END_INSTANT). `zone_of_owner` is called only for naive input."""
@@ -285,6 +310,12 @@ def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
         raise RecordError(f"{_shown(given)} is out of range: instants from {FIRST_INSTANT.date()} to before "
                           f"{END_INSTANT.date()} (UTC) are accepted", path="at")
     return at
+
+
+def _record_position(path: str | None) -> int | None:
+    """N of the path ``customers[N]`` that CustomerTree gives a record it cannot decode."""
+    match = re.fullmatch(r"customers\[(\d+)\]", path or "")
+    return int(match[1]) if match else None
 
 
 def _all_compilable(values: Any, array: bool) -> bool:

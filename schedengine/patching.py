@@ -22,7 +22,7 @@ Semantics (also in ``docs/patch.md``):
   patch cannot turn a customer into a root);
 - ``customerId`` in the body, when present, must equal the path's id;
 - ``dateLastModified`` becomes the current UTC time (``2027-07-05T14:30:00Z``),
-  ``lastModifiedBy`` the actor when one is given;
+  ``lastModifiedBy`` the actor when one is given (a non-blank string);
 - ``breadcrumb`` (root first, the customer last) is recomputed for the
   customer, and for every descendant when the customer's name or parent
   changed.
@@ -196,6 +196,10 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
     if actor is not None:
         if not isinstance(actor, str):  # stored unchecked, it would make the written file unreadable
             detail = f"actor: {actor!r} is not a string (who made the change, e.g. a user id)"
+            raise _rejected(customer_id, detail, RecordError(detail, path="actor"))
+        if not actor.strip():  # `--actor ""` from a script whose variable was unset
+            detail = (f"actor: {actor!r} names nobody (who made the change, e.g. a user id; leave the actor "
+                      "out to keep lastModifiedBy as it is)")
             raise _rejected(customer_id, detail, RecordError(detail, path="actor"))
         update["last_modified_by"] = actor
 

@@ -15,6 +15,7 @@ recurrence module parses them and reports bad ones with their path.
 from __future__ import annotations
 
 import enum
+import json
 from typing import Annotated, Any, Iterator
 
 from pydantic import (
@@ -34,7 +35,8 @@ __all__ = [
     "AppSettings", "BillingItem", "BillingSettings", "Customer", "CustomerBreadcrumb",
     "DayOfWeek", "EntityIntegrationData", "PatchCustomer", "Schedule", "ScheduleDay",
     "SchedulingRule", "SchedulingRuleFrequency", "SimpleSchedulingRuleTypes", "Struct",
-    "Tag", "TagColors", "ThirdPartyId", "Value", "parse_model", "unknown_fields", "wire_key",
+    "Tag", "TagColors", "ThirdPartyId", "Value", "item_path", "parse_model", "record_id", "shown",
+    "unknown_fields", "wire_key",
 ]
 
 
@@ -67,7 +69,7 @@ class WireEnum(enum.IntEnum):
             if member is not None:
                 return member
         names = ", ".join(m.wire_name for m in cls)
-        raise ValueError(f"{value!r} is not a {cls.__name__} (expected one of {names}, or 0..{len(cls) - 1})")
+        raise ValueError(f"{shown(value)} is not a {cls.__name__} (expected one of {names}, or 0..{len(cls) - 1})")
 
 
 _ENUM_LOOKUP: dict[type, dict[str, Any]] = {}
@@ -360,36 +362,127 @@ class PatchCustomer(WireModel):
 
 
 # ----------------------------------------------------------------------- helpers
+# Every message about a record names where, in one style (SPEC §7):
+#   customers[3] (id "acme-ny").schedule.rules[2] (id "r-lunch").startTime: "25:00" is not a time
+# A list element that has an id is named by position *and* id. `item_path`
+# builds that step; parse_model, unknown_fields, wire.parse_customers and the
+# tree all use it.
 
-def _loc_to_path(loc: tuple[Any, ...]) -> str:
-    """Turn a pydantic error location into a camelCase wire path."""
+def record_id(item: Any) -> str | None:
+    """The id a message shows for a list element: a model's `id`, or a wire
+    dict's `id` field (any spelling; the last wins, as the model reads it)
+    when it is text or a number. None when there is none to show."""
+    if isinstance(item, BaseModel):
+        ident = item.__dict__.get("id")
+    elif isinstance(item, dict):
+        ident = None
+        for key, value in item.items():
+            if isinstance(key, str) and wire_key(key) == "id":
+                ident = value
+    else:
+        return None
+    if isinstance(ident, bool) or not isinstance(ident, (str, int, float)):
+        return None
+    text = str(ident)
+    return text if text.strip() else None
+
+
+def item_path(base: str, index: int | None, ident: Any = None) -> str:
+    """``base[index]``, with `` (id "x")`` when the element has an id:
+    ``customers[3] (id "acme-ny")``, ``schedule.rules[2] (id "r-lunch")``."""
+    where = f"{base}[{index}]" if index is not None else base
+    return f'{where} (id "{ident}")' if ident is not None and str(ident).strip() else where
+
+
+def shown(value: Any) -> str:
+    """A value found in a record, as a message quotes it: JSON spelling
+    (``"25:00"``, ``true``, ``null``), an object or list by kind, long text cut."""
+    if isinstance(value, dict) or isinstance(value, BaseModel):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if value is None or isinstance(value, (bool, str)):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = repr(value)
+    if len(text) <= 60:
+        return text
+    return text[:56] + '..."' if text.startswith('"') else text[:57] + "..."
+
+
+def _step(node: Any, name: str) -> Any:
+    """The value of field `name` (a model field name) in a wire dict, matched as the model matches it."""
+    if not isinstance(node, dict):
+        return None
+    if name in node:  # Struct keys are exact; also the common spelling
+        return node[name]
+    found = None
+    key = wire_key(name)
+    for k, value in node.items():
+        if isinstance(k, str) and wire_key(k) == key:
+            found = value
+    return found
+
+
+def _loc_to_path(loc: tuple[Any, ...], data: Any = None) -> str:
+    """Turn a pydantic error location into a camelCase wire path; list
+    elements of `data` (the input) that have an id are named with it."""
     parts: list[str] = []
+    node = data
     for item in loc:
         if isinstance(item, int):
-            parts.append(f"[{item}]")
+            node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else None
+            parts.append(item_path("", item, record_id(node)))
         else:
             text = str(item)
             if "[" in text or "(" in text:  # validator-internal location steps
                 continue
+            node = _step(node, text)
             parts.append("." + _camel(text))
     return "".join(parts)
 
 
+# What a pydantic error type expected, in the words of a message: `"x" is not an integer`.
+_EXPECTED = {
+    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "a whole number",
+    "int_parsing_size": "an integer of a usable size", "float_parsing": "a number", "float_type": "a number",
+    "finite_number": "a finite number", "bool_parsing": "true or false", "bool_type": "true or false",
+    "string_type": "text", "list_type": "a list", "dict_type": "an object", "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+
+
+def _problem(cls: type[WireModel], data: Any, path: str, error: Any) -> tuple[str, str]:
+    """(where, what) of one pydantic error about `data`: the path and a plain sentence."""
+    loc = tuple(error["loc"])
+    where = path + _loc_to_path(loc, data)
+    if error["type"] == "missing":
+        parent = path + _loc_to_path(loc[:-1], data)
+        field = _camel(str(loc[-1]))
+        if cls is Customer and len(loc) == 1:
+            return parent, f"the customer has no {field} (every customer needs a non-empty {field})"
+        return parent, f"{field} is missing (it is required here)"
+    message = error["msg"]
+    if message.startswith("Value error, "):  # our validators' words, which quote the value
+        return where, message[len("Value error, "):]
+    expected = _EXPECTED.get(error["type"])
+    if expected is not None:
+        return where, f"{shown(error.get('input'))} is not {expected}"
+    return where, f"{shown(error.get('input'))}: {message}"
+
+
 def parse_model(cls: type[WireModel], data: Any, path: str = "$") -> Any:
-    """Validate `data` as `cls`; a failure becomes a RecordError naming the path."""
+    """Validate `data` as `cls`; a failure becomes a RecordError naming the
+    path (the first problem, and how many more there are)."""
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = path + _loc_to_path(tuple(first["loc"]))
-        found = first.get("input")
-        shown = repr(found) if not isinstance(found, (dict, list)) else type(found).__name__
-        message = first["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+        where, what = _problem(cls, data, path, first)
         count = exc.error_count()
         more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-        raise RecordError(f"{where}: {shown}: {message}{more}", path=where) from exc
+        field = path + _loc_to_path(tuple(first["loc"]), data)
+        raise RecordError(f"{where}: {what}{more}", path=field) from exc
 
 
 def unknown_fields(model: Any, path: str = "$") -> Iterator[tuple[str, str]]:
@@ -403,6 +496,6 @@ def unknown_fields(model: Any, path: str = "$") -> Iterator[tuple[str, str]]:
             for field in type(node).model_fields:
                 stack.append((f"{where}.{_camel(field)}", getattr(node, field)))
         elif isinstance(node, list):
-            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(node))
+            stack.extend((item_path(where, i, record_id(item)), item) for i, item in enumerate(node))
         elif isinstance(node, dict):
             stack.extend((f"{where}.{key}", item) for key, item in node.items())

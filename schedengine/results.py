@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
-from .errors import RecordError
+from .errors import RecordError, ScheduleError
 
-__all__ = ["StateResult", "Change", "Segment", "MAX_SEGMENTS", "RuleStep", "Explanation", "frozen", "thawed"]
+__all__ = ["StateResult", "Change", "Segment", "MAX_SEGMENTS", "RuleStep", "Explanation", "Finding", "Validation",
+           "frozen", "thawed"]
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -247,3 +248,38 @@ class Explanation:
         until = r.until.astimezone(zone).isoformat() if r.until else "never"
         lines.append(f"result     {r.state} ({why}) until {until}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem `validate` found: an error (the record cannot be used as
+    it is) or a warning (it can, but probably not as meant)."""
+
+    severity: Literal["error", "warning"]
+    position: int | None  # the record's index in the input (None: not one record's)
+    path: str | None  # where, e.g. 'customers[3] (id "acme-ny").schedule.rules[2] (id "r-lunch").startTime'
+    message: str  # the whole line, the path first
+    error: ScheduleError | None = None  # an error's exception (its __cause__ kept)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """Everything `validate_records` found, findings in input order."""
+
+    customers: int  # records read (including those with errors)
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)

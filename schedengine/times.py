@@ -69,26 +69,45 @@ def _windows_table() -> dict[str, str]:
     return {name.lower(): iana for name, iana in win_tz.items()}
 
 
+# Names ZoneInfo loads from the zone directories that are not zones a
+# record can mean: "localtime" is whatever zone the host is set to (another
+# machine would answer differently), "posixrules" the template for POSIX TZ
+# strings, "Factory" tzdata's placeholder for "zone not set" (abbreviation
+# "-00"). available_timezones() already leaves out posixrules and the
+# posix/ and right/ copies; it lists the other two.
+_NOT_ZONES = {
+    "localtime": "it is whatever zone the host running schedengine is set to, which differs between machines",
+    "posixrules": "it is a template for POSIX TZ strings, not a zone",
+    "factory": 'it is tzdata\'s placeholder for "no zone set yet", not a zone',
+}
+
+
 @lru_cache(maxsize=None)
 def _iana_by_lower() -> dict[str, str]:
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    """Every IANA zone name the zone database holds, by its lower-case
+    spelling. available_timezones() walks the zone directories (about 10 ms):
+    built once, when a name is first resolved."""
+    return {name.lower(): name for name in zoneinfo.available_timezones() if name.lower() not in _NOT_ZONES}
 
 
 @lru_cache(maxsize=1024)
 def _zone_named(name: str) -> ZoneInfo | None:
-    """The zone called `name` (IANA, then Windows, then case-insensitive IANA), or None."""
-    candidates = [name]
+    """The zone called `name` (IANA, then Windows, then case-insensitive IANA), or None.
+    Only names of the zone database count: ZoneInfo also opens any other file
+    there ("localtime", "posixrules", "Factory")."""
+    names = _iana_by_lower()
+    folded = names.get(name.lower())
+    candidates = [name] if folded == name else []
     windows = _windows_table().get(name.lower())
     if windows:
         candidates.append(windows)
+    if folded:
+        candidates.append(folded)
     for candidate in candidates:
         try:
             return ZoneInfo(candidate)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             continue
-    folded = _iana_by_lower().get(name.lower())
-    if folded:
-        return ZoneInfo(folded)
     return None
 
 
@@ -108,9 +127,10 @@ def resolve_zone(name: str | ZoneInfo | None, *, path: str | None = None) -> Zon
     text = str(name).strip()
     zone = _zone_named(text)
     if zone is None:
+        why = _NOT_ZONES.get(text.lower())
         raise RecordError(
-            f'{_where(path)}unknown time zone "{text}" (expected an IANA name such as '
-            f'"America/New_York" or a Windows name such as "Eastern Standard Time")',
+            f'{_where(path)}unknown time zone "{text}" ({why + "; " if why else ""}expected an IANA name '
+            f'such as "America/New_York" or a Windows name such as "Eastern Standard Time")',
             path=path,
         )
     return zone

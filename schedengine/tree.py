@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,10 +19,13 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .caches import copy_without, put_bounded
-from .errors import RecordError, ScheduleWarning, TreeError, UnknownCustomerError, WireFormatError
+from .errors import RecordError, ScheduleError, ScheduleWarning, TreeError, UnknownCustomerError, WireFormatError
 from .policy import Policy, order_rules
 from .records import (
+    item_path,
     parse_model,
+    record_id,
+    unknown_fields,
     wire_key,
     AppSettings,
     BillingSettings,
@@ -33,10 +37,10 @@ from .records import (
     Tag,
 )
 from .recurrence import RuleWindows, check_rule, rule_kind, rule_windows
-from .results import frozen
+from .results import Finding, Validation, frozen
 from .times import resolve_zone
 
-__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "MODEL_CACHE"]
+__all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "validate_records", "MODEL_CACHE"]
 
 ALWAYS = SimpleSchedulingRuleTypes.Always
 TIME = SimpleSchedulingRuleTypes.Time
@@ -45,8 +49,7 @@ CUSTOMER_STATE = SimpleSchedulingRuleTypes.CustomerState
 
 def customer_label(position: int | None, customer_id: str) -> str:
     """`customers[3] (id "acme-ny")`: the prefix of every message about a record."""
-    where = f"customers[{position}]" if position is not None else "customer"
-    return f'{where} (id "{customer_id}")'
+    return item_path("customers" if position is not None else "customer", position, customer_id)
 
 
 def normalise_state(name: str | None) -> str:
@@ -190,6 +193,61 @@ def _raw_id(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def _raw_identity(customer: Any, position: int) -> tuple[str, str | None]:
+    """(id, parent id) of a record as the tree reads them, without parsing
+    it whole; RecordError for a record that is not a customer object or has
+    no usable id."""
+    if isinstance(customer, (dict, str)):
+        raw = _wire_dict(customer, position)
+        value, parent_value = _raw_fields(raw, "id", "parentcustomerid")
+        if not isinstance(value, str) and type(value) not in (int, float):
+            parse_model(Customer, raw, f"customers[{position}]")  # let the model say what is wrong
+        cid, parent = str(value), _raw_id(parent_value)  # a number becomes text, as the model reads it
+    elif isinstance(customer, Customer):
+        cid, parent = customer.id, customer.parent_customer_id or None
+    else:
+        raise RecordError(f"customers[{position}]: expected a customer object, found "
+                          f"{type(customer).__name__}", path=f"customers[{position}]")
+    if not cid.strip():  # "" is how a record says "no parent": it cannot name a customer
+        raise RecordError(f"customers[{position}].id: a customer's id must not be empty",
+                          path=f"customers[{position}].id")
+    return cid, parent
+
+
+def _duplicate_error(position: int, customer_id: str, first: int) -> TreeError:
+    return TreeError(f"{customer_label(position, customer_id)}: duplicate id, already used by customers[{first}]",
+                     chain=(customer_id,))
+
+
+def _missing_parent_error(position: int | None, customer_id: str, parent: str, note: str = "") -> TreeError:
+    return TreeError(f'{customer_label(position, customer_id)}.parentCustomerId: parent "{parent}" does not '
+                     f"exist in the tree{note}", chain=(customer_id, parent))
+
+
+def _cycle_error(cycle: Sequence[str]) -> TreeError:
+    """`cycle` runs from a customer back to itself: [a, b, a]."""
+    return TreeError(f'customer "{cycle[0]}": parent chain forms a cycle: ' + " -> ".join(cycle),
+                     chain=tuple(cycle))
+
+
+def _cycles(parents: Mapping[str, str | None]) -> Iterator[list[str]]:
+    """Each cycle of parent links (every parent is a key of `parents`), as
+    [a, b, ..., a], in the order the walk from the customers meets them."""
+    done: set[str] = set()
+    for start in parents:
+        path: list[str] = []
+        on_path: set[str] = set()
+        cid: str | None = start
+        while cid is not None and cid not in done:
+            if cid in on_path:
+                yield path[path.index(cid):] + [cid]
+                break
+            path.append(cid)
+            on_path.add(cid)
+            cid = parents[cid]
+        done.update(path)
+
+
 class CustomerTree:
     """Customers by id with their parent links, validated on construction.
 
@@ -209,25 +267,9 @@ class CustomerTree:
         self._position: dict[str, int] = {}
         for i, customer in enumerate(customers):
             pos = positions[i] if positions is not None else i
-            if isinstance(customer, (dict, str)):
-                raw = _wire_dict(customer, pos)
-                value, parent_value = _raw_fields(raw, "id", "parentcustomerid")
-                if not isinstance(value, str) and type(value) not in (int, float):
-                    parse_model(Customer, raw, f"customers[{pos}]")  # let the model say what is wrong
-                cid = str(value)  # a number becomes text, as the model reads it
-                parent = _raw_id(parent_value)
-            elif isinstance(customer, Customer):
-                cid, parent = customer.id, customer.parent_customer_id or None
-            else:
-                raise RecordError(f"customers[{pos}]: expected a customer object, found "
-                                  f"{type(customer).__name__}", path=f"customers[{pos}]")
-            if not cid.strip():  # "" is how a record says "no parent": it cannot name a customer
-                raise RecordError(f"customers[{pos}].id: a customer's id must not be empty",
-                                  path=f"customers[{pos}].id")
+            cid, parent = _raw_identity(customer, pos)
             if cid in self._customers:
-                first = self._position[cid]
-                raise TreeError(f'{customer_label(pos, cid)}: duplicate id, already used by '
-                                f'customers[{first}]', chain=(cid,))
+                raise _duplicate_error(pos, cid, self._position[cid])
             self._customers[cid] = customer
             self._parent[cid] = parent
             self._position[cid] = pos
@@ -236,8 +278,7 @@ class CustomerTree:
             if parent is None:
                 continue
             if parent not in self._customers:
-                raise TreeError(f'{customer_label(self._position[cid], cid)}.parentCustomerId: '
-                                f'parent "{parent}" does not exist in the tree', chain=(cid, parent))
+                raise _missing_parent_error(self._position[cid], cid, parent)
             self._children.setdefault(parent, []).append(cid)
         self._check_cycles()
         self._models: dict[str, Customer] = {}  # parsed lazy records, at most MODEL_CACHE (FIFO)
@@ -272,8 +313,7 @@ class CustomerTree:
         new._children = dict(self._children) if moved else self._children
         for cid, parent in moved.items():
             if parent is not None and parent not in new._customers:
-                raise TreeError(f'{new.label(cid)}.parentCustomerId: parent "{parent}" does not exist '
-                                'in the tree', chain=(cid, parent))
+                raise _missing_parent_error(new._position.get(cid), cid, parent)
             old = self._parent[cid]
             if old is not None:
                 new._children[old] = [k for k in new._children[old] if k != cid]
@@ -303,9 +343,7 @@ class CustomerTree:
         while parent is not None:
             chain.append(parent)
             if parent in seen:
-                cycle = chain[chain.index(parent):]
-                raise TreeError(f'customer "{parent}": parent chain forms a cycle: ' + " -> ".join(cycle),
-                                chain=tuple(cycle))
+                raise _cycle_error(chain[chain.index(parent):])
             seen.add(parent)
             parent = self._parent[parent]
 
@@ -387,7 +425,8 @@ class CustomerTree:
                 listed = _raw_field(raw, "tags")
                 if listed is not None and not isinstance(listed, list):
                     listed = self.customer(cid).tags  # not a list: the model reports it
-                defined = [parse_model(Tag, t, f"{self.label(cid)}.tags[{i}]") for i, t in enumerate(listed or ())]
+                defined = [parse_model(Tag, t, item_path(f"{self.label(cid)}.tags", i, record_id(t)))
+                           for i, t in enumerate(listed or ())]
             for tag in defined:
                 if tag.id and tag.id not in found:
                     found[tag.id] = tag
@@ -426,20 +465,8 @@ class CustomerTree:
         return customer_label(self._position.get(customer_id), customer_id)
 
     def _check_cycles(self) -> None:
-        done: set[str] = set()
-        for start in self._customers:
-            path: list[str] = []
-            on_path: set[str] = set()
-            cid: str | None = start
-            while cid is not None and cid not in done:
-                if cid in on_path:
-                    cycle = path[path.index(cid):] + [cid]
-                    raise TreeError(f'customer "{cid}": parent chain forms a cycle: '
-                                    + " -> ".join(cycle), chain=tuple(cycle))
-                path.append(cid)
-                on_path.add(cid)
-                cid = self._parent[cid]
-            done.update(path)
+        for cycle in _cycles(self._parent):
+            raise _cycle_error(cycle)
 
     # --------------------------------------------------- owners and time zones
 
@@ -523,7 +550,7 @@ class CustomerTree:
         prepared: list[PreparedRule] = []
         for index in order_rules([r.priority for r in rules], self.policy):
             rule = rules[index]
-            path = f"{label}.schedule.rules[{index}]" + (f' (id "{rule.id}")' if rule.id else "")
+            path = item_path(f"{label}.schedule.rules", index, rule.id)
             prepared.append(self._prepare_rule(index, rule, zone, path))
         live: list[PreparedRule] = []
         for p in prepared:
@@ -620,32 +647,43 @@ class CustomerTree:
 
     def check(self) -> list[tuple[str, str]]:
         """Prepare every owner's schedule (raising the first error) and return
-        warnings as (path, message)."""
+        warnings as (path, message). `validate_records` collects every error instead."""
         warnings: list[tuple[str, str]] = []
         for cid in self._customers:
-            customer = self.customer(cid)
-            label = self.label(cid)
-            schedule = customer.schedule
-            if schedule is not None and schedule.inherit and not customer.parent_customer_id:
-                warnings.append((f"{label}.schedule.inherit", "Inherit is set on a root customer and is ignored"))
-            if self.owner_id(cid) != cid:
-                if schedule is not None and schedule.rules:
-                    warnings.append((f"{label}.schedule.rules",
-                                     f"{len(schedule.rules)} rule(s) are ignored: the customer inherits "
-                                     f"from {self.owner_id(cid)}"))
-                continue
-            owner = self.schedule(cid)
-            for p in owner.rules:
-                path = f"{label}.schedule.rules[{p.index}]" + (f' (id "{p.rule_id}")' if p.rule_id else "")
-                if p.kind is TIME:
-                    warnings.extend(self._time_rule_warnings(schedule.rules[p.index], owner.zone, path))  # type: ignore[union-attr,index]
-                if p.condition and self.policy.condition_evaluator is None:
-                    warnings.append((f"{path}.condition", f"condition {p.condition!r} never matches: "
-                                     "no condition evaluator is configured"))
-                if p.kind is CUSTOMER_STATE and not customer.parent_customer_id:
-                    warnings.append((path, "a CustomerState rule on a root customer never matches"))
-                if p not in owner.live_rules:
-                    warnings.append((path, "never evaluated: an earlier Always rule always matches"))
+            warnings.extend(self._check_customer(cid))
+        return warnings
+
+    def _check_customer(self, cid: str) -> list[tuple[str, str]]:
+        """check() for one customer: its record and, if it owns its schedule,
+        the schedule prepared (raising the first error); its warnings."""
+        warnings: list[tuple[str, str]] = []
+        customer = self.customer(cid)
+        label = self.label(cid)
+        schedule = customer.schedule
+        if schedule is not None and schedule.inherit and not customer.parent_customer_id:
+            warnings.append((f"{label}.schedule.inherit", "Inherit is set on a root customer and is ignored"))
+        if self.owner_id(cid) != cid:
+            if schedule is not None and schedule.rules:
+                warnings.append((f"{label}.schedule.rules",
+                                 f"{len(schedule.rules)} rule(s) are ignored: the customer inherits "
+                                 f"from {self.owner_id(cid)}"))
+            return warnings
+        owner = self.schedule(cid)
+        for p in owner.rules:
+            path = item_path(f"{label}.schedule.rules", p.index, p.rule_id)
+            if not p.state.strip():
+                warnings.append((f"{path}.state", "the rule has no State: when it matches, the state name is "
+                                 "empty" + (f" (flowId {p.flow_id!r} is still reported)" if p.flow_id else "")
+                                 + '; set State (e.g. "Business Hours")'))
+            if p.kind is TIME:
+                warnings.extend(self._time_rule_warnings(schedule.rules[p.index], owner.zone, path))  # type: ignore[union-attr,index]
+            if p.condition and self.policy.condition_evaluator is None:
+                warnings.append((f"{path}.condition", f"condition {p.condition!r} never matches: "
+                                 "no condition evaluator is configured"))
+            if p.kind is CUSTOMER_STATE and not customer.parent_customer_id:
+                warnings.append((path, "a CustomerState rule on a root customer never matches"))
+            if p not in owner.live_rules:
+                warnings.append((path, "never evaluated: an earlier Always rule always matches"))
         return warnings
 
     def _time_rule_warnings(self, rule: SchedulingRule, zone: ZoneInfo, path: str) -> list[tuple[str, str]]:
@@ -703,3 +741,137 @@ class CustomerTree:
                 out.append(record.to_wire())
         return out
 
+
+# ------------------------------------------------------------- validation
+
+_LABEL = re.compile(r"customers\[(\d+)\]")
+
+
+def _without_parent(record: Customer | dict[str, Any] | str, position: int) -> Customer | dict[str, Any]:
+    """The record as a root: its parentCustomerId (every spelling) left out."""
+    if isinstance(record, Customer):
+        return record.model_copy(update={"parent_customer_id": None})
+    raw = _wire_dict(record, position)
+    return {k: v for k, v in raw.items() if not (isinstance(k, str) and wire_key(k) == "parentcustomerid")}
+
+
+def validate_records(records: Sequence[Customer | dict[str, Any] | str | RecordError],
+                     policy: Policy | None = None) -> Validation:
+    """Every error and warning of a list of customer records, in input order:
+    what ``schedengine validate`` prints. The strict path
+    (``CustomerTree(records)`` then ``check()``, as ``Engine.from_file``
+    does) raises the first error; this goes on.
+
+    An item that is a RecordError stands for a record that could not be read
+    (a JSON Lines line that does not decode): it is that record's error.
+
+    Found: per record, the first problem of its fields (and how many more);
+    in the tree, a duplicate id (the first record keeps it), a parent that
+    does not exist, and each cycle; per schedule owner, the first error of
+    its schedule. Warnings: unknown fields, and what ``check()`` warns about.
+    A record without a usable id, or with a duplicate one, is left out of the
+    tree; one whose parent is missing, or that is on a cycle, is checked as a
+    root and gets no schedule warnings (they would describe a tree it is not
+    in). An error a customer meets in an ancestor's record (an inherited zone
+    that does not exist, say) is reported once, at the ancestor.
+
+    Memory stays as the strict path's: records are parsed into the tree's
+    bounded cache one at a time, never all kept."""
+    policy = policy or Policy()
+    findings: list[Finding] = []
+
+    def error(position: int, exc: ScheduleError) -> None:
+        findings.append(Finding("error", position, getattr(exc, "path", None), str(exc), exc))
+
+    def warning(position: int, path: str, message: str) -> None:
+        findings.append(Finding("warning", position, path, f"{path}: {message}"))
+
+    kept: list[Any] = []
+    positions: list[int] = []
+    first: dict[str, int] = {}  # id -> position of the record that keeps it
+    parents: dict[str, str | None] = {}
+    unread = 0
+    for i, item in enumerate(records):
+        if isinstance(item, RecordError):
+            error(i, item)
+            unread += 1
+            continue
+        try:
+            cid, parent = _raw_identity(item, i)
+        except RecordError as exc:
+            error(i, exc)
+            unread += 1
+            continue
+        if cid in first:
+            error(i, _duplicate_error(i, cid, first[cid]))
+            continue
+        first[cid] = i
+        parents[cid] = parent
+        kept.append(item)
+        positions.append(i)
+
+    rooted: set[str] = set()  # checked as roots: the parent is missing, or on a cycle
+    note = (f" ({unread:,} record(s) could not be read; it may be among them)" if unread else "")
+    for cid, parent in parents.items():
+        if parent is not None and parent not in parents:
+            error(first[cid], _missing_parent_error(first[cid], cid, parent, note))
+            rooted.add(cid)
+    for cid in rooted:
+        parents[cid] = None
+    for cycle in list(_cycles(parents)):
+        members = cycle[:-1]
+        error(min(first[c] for c in members), _cycle_error(cycle))
+        for c in members:
+            parents[c] = None
+            rooted.add(c)
+    if rooted:
+        ids = list(parents)
+        kept = [_without_parent(item, pos) if cid in rooted else item
+                for cid, item, pos in zip(ids, kept, positions)]
+    tree = CustomerTree(kept, policy, positions=positions)
+
+    by_position = {pos: cid for cid, pos in first.items()}
+    broken: set[str] = set()  # records whose fields do not parse (reported at their own turn)
+
+    def parses(cid: str) -> bool:
+        if cid in broken:
+            return False
+        try:
+            tree.customer(cid)
+        except RecordError:
+            return False
+        return True
+
+    for cid in tree.ids():
+        position = first[cid]
+        try:
+            model = tree.customer(cid)
+        except RecordError as exc:
+            error(position, exc)
+            broken.add(cid)
+            continue
+        label = tree.label(cid)
+        for where, name in unknown_fields(model, label):
+            warning(position, where, f"unknown field {name!r} is ignored")
+        try:
+            found = tree._check_customer(cid)
+        except ScheduleError as exc:
+            named = _LABEL.match(str(exc))
+            other = by_position.get(int(named[1])) if named else None
+            if other is None or other == cid:
+                error(position, exc)
+            elif parses(other):  # else that record's own turn reports it
+                error(first[other], exc)
+            continue
+        if cid not in rooted:
+            for where, message in found:
+                warning(position, where, message)
+
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for f in sorted(findings, key=lambda f: f.position if f.position is not None else -1):
+        key = (f.severity, f.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return Validation(customers=len(records), findings=tuple(unique))

@@ -33,11 +33,12 @@ except ImportError:  # Windows: no advisory locks; see locked_for_update
 
 from . import jsv
 from .errors import RecordError, WireFormatError
-from .records import Customer, WireModel, parse_model
+from .records import Customer, WireModel, item_path, parse_model, record_id
 
 __all__ = ["Format", "Envelope", "LIST", "detect_format", "decode", "encode", "customer_list", "split_document",
            "parse_customers", "load_customers", "dump_customers", "write_customers_atomic", "locked_for_update",
-           "read_document", "read_records_lazily", "decode_text", "json_text"]
+           "read_document", "read_records_lazily", "decode_text", "json_text", "json_lines_record_error",
+           "read_each_record"]
 
 Format = Literal["json", "jsonl", "jsv"]
 _EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsv": "jsv"}
@@ -208,11 +209,7 @@ def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "ra
     `problems`."""
     customers = []
     for i, item in enumerate(customer_list(document)):
-        where = f"customers[{i}]"
-        if isinstance(item, dict):
-            ident = next((v for k, v in item.items() if str(k).lower() == "id"), None)
-            if ident is not None:
-                where += f' (id "{ident}")'
+        where = item_path("customers", i, record_id(item))
         try:
             if not isinstance(item, dict):
                 raise RecordError(f"{where}: expected a customer object, found {type(item).__name__}", path=where)
@@ -246,11 +243,36 @@ def _read_text(path: str | os.PathLike[str]) -> str:
     return decode_text(data, str(path))
 
 
+def _decode_file(text: str, fmt: Format, path: str | os.PathLike[str]) -> Any:
+    """decode() for a customers file: JSON that fails after a first line
+    holding a whole object is most likely JSON Lines named .json, and the
+    message says so."""
+    try:
+        return decode(text, fmt, source=str(path))
+    except WireFormatError as exc:
+        if fmt != "json" or exc.line is None:
+            raise
+        stripped = text.lstrip()
+        first = stripped.split("\n", 1)[0]
+        first_line = text.count("\n", 0, len(text) - len(stripped)) + 1
+        if exc.line <= first_line or not first.strip().startswith("{"):
+            raise
+        try:
+            whole = isinstance(json.loads(first), dict)
+        except (ValueError, RecursionError):
+            whole = False
+        if not whole:
+            raise
+        raise WireFormatError(f"{exc}; it looks like JSON Lines (one customer object per line): name the "
+                              "file .jsonl (or .ndjson)", line=exc.line, column=exc.column, path=exc.path
+                              ) from exc.__cause__
+
+
 def read_document(path: str | os.PathLike[str]) -> tuple[Any, Format]:
     """Read and decode a file; returns (plain values, format)."""
     text = _read_text(path)
     fmt = detect_format(path, text)
-    return decode(text, fmt, source=str(path)), fmt
+    return _decode_file(text, fmt, path), fmt
 
 
 def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format, Envelope]:
@@ -261,8 +283,54 @@ def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format
     fmt = detect_format(path, text)
     if fmt == "jsonl":
         return [line for line in _lines(text) if line.strip()], fmt, LIST
-    records, envelope = split_document(decode(text, fmt, source=str(path)))
+    records, envelope = split_document(_decode_file(text, fmt, path))
     return records, fmt, envelope
+
+
+def read_each_record(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
+    """The customer records of a file, decoded, for validation: as
+    read_document() and customer_list(), except that in JSON Lines, where
+    each line is a record, a line that does not decode does not stop the
+    reading: its WireFormatError (file, line, column) stands in its place.
+    Anything that spoils the whole file (unreadable, not UTF-8, JSON or JSV
+    that does not parse, no list of customers) raises."""
+    text = _read_text(path)
+    fmt = detect_format(path, text)
+    if fmt != "jsonl":
+        return customer_list(_decode_file(text, fmt, path)), fmt
+    records: list[Any] = []
+    for number, line in enumerate(_lines(text), start=1):
+        if line.strip():
+            try:
+                records.append(_load_json(line, str(path), line=number, path=f"$[{len(records)}]"))
+            except WireFormatError as exc:
+                records.append(exc)
+    return records, fmt
+
+
+def json_lines_record_error(path: str | os.PathLike[str], index: int) -> WireFormatError | None:
+    """The error decode() gives for record `index` (0-based; blank lines do
+    not count) of the JSON Lines file `path`, naming the file and the file's
+    line and column; None if that record decodes.
+
+    A lazy load keeps each record's text but not its line number (a list of
+    them would cost a million-line file 8 MB, and blank lines make the two
+    differ), so the error path reads the file again to find it."""
+    try:
+        text = _read_text(path)
+    except RecordError:  # gone or changed since: the caller keeps its own message
+        return None
+    seen = -1
+    for number, line in enumerate(_lines(text), start=1):
+        if line.strip():
+            seen += 1
+            if seen == index:
+                try:
+                    _load_json(line, str(path), line=number, path=f"$[{index}]")
+                except WireFormatError as exc:
+                    return exc
+                return None
+    return None
 
 
 def load_customers(path: str | os.PathLike[str], **options: Any) -> tuple[list[Customer], Format]:

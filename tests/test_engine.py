@@ -4,6 +4,7 @@ properties of SPEC §5."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedengine import Engine, Policy, RecordError, TreeError, UnknownCustomerError
+from schedengine import Engine, Policy, RecordError, TreeError, UnknownCustomerError, WireFormatError
 from schedengine.testing import customer_trees, instants
 
 UTC = timezone.utc
@@ -193,6 +194,42 @@ def test_equal_priorities_keep_list_order(mode, priority):
              {"simpleRuleType": "Always", "priority": 5, "state": "Second"}]
     engine = Engine.from_records(_tiny(rules), Policy(priority=priority), mode=mode)
     assert engine.state_at("p", 0).state == "First"
+
+
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+@pytest.mark.parametrize("priority, first, second, state, reported", [
+    ("highest-first", None, -1, "First", None),
+    ("highest-first", -1, None, "Second", None),  # missing = 0 > -1
+    ("lowest-first", None, 1, "First", None),
+    ("lowest-first", 1, None, "Second", None),  # missing = 0 < 1
+    ("highest-first", 0, None, "First", 0),  # equal to 0: list order
+    ("highest-first", None, 0, "First", None),
+])
+def test_a_missing_priority_orders_as_0_and_is_reported_as_missing(mode, priority, first, second, state, reported):
+    """The order counts a missing Priority as 0; a result reports the rule's
+    Priority as the record gives it (None, JSON null), not an invented 0."""
+    rules = [{"simpleRuleType": "Always", "state": "First"}, {"simpleRuleType": "Always", "state": "Second"}]
+    for rule, value in zip(rules, (first, second)):
+        if value is not None:
+            rule["priority"] = value
+    result = Engine.from_records(_tiny(rules), Policy(priority=priority), mode=mode).state_at("c", 0)
+    assert (result.state, result.priority, result.to_json()["priority"]) == (state, reported, reported)
+
+
+@pytest.mark.parametrize("state", [None, "", "  "])
+def test_a_rule_without_state_is_a_validate_warning(state):
+    """SPEC §4: a matching rule gives its State. Without one the state was
+    silently "" (state-at printed an empty state). It still is -- the rule
+    may route by its flowId -- but `validate` names the rule."""
+    rule = {"id": "r-open", "simpleRuleType": "Always", "flowId": "flow-1"}
+    if state is not None:
+        rule["state"] = state
+    engine = Engine.from_records(_tiny([rule, {"id": "r-ok", "simpleRuleType": "Always", "state": "Open"}]))
+    assert engine.state_at("c", 0).state == (state or "")
+    assert [w for w in engine.validate() if w[0].endswith(".state")] == [
+        ('customers[0] (id "p").schedule.rules[0] (id "r-open").state',
+         "the rule has no State: when it matches, the state name is empty (flowId 'flow-1' is still reported); "
+         'set State (e.g. "Business Hours")')]
 
 
 @pytest.mark.parametrize("mode", ["reference", "compiled"])
@@ -406,6 +443,40 @@ def test_lazily_read_customers_keep_a_bounded_number_of_parsed_models(tmp_path, 
     assert len(lazy.tree._models) <= 3
 
 
+# ------------------------------------------------- validate: every problem
+
+def test_validate_records_on_a_good_tree_gives_the_strict_checks_warnings():
+    from schedengine.tree import validate_records
+
+    report = validate_records(json.loads(DEMO.read_text()))
+    assert report.ok and report.customers == 12
+    assert [(f.path, f.message) for f in report.warnings] == [
+        (path, f"{path}: {message}") for path, message in Engine.from_file(DEMO).validate()]
+
+
+@pytest.mark.parametrize("cache", [1, 10_000])
+def test_validate_records_blames_an_inherited_problem_on_its_record_once(cache, monkeypatch):
+    """Children whose zone comes from a bad ancestor do not repeat its
+    error; a child under a record that does not parse is not blamed for it.
+    Either way with a model cache too small to keep anything."""
+    from schedengine import tree as tree_module
+    from schedengine.tree import validate_records
+
+    monkeypatch.setattr(tree_module, "MODEL_CACHE", cache)
+    always = {"simpleRuleType": "Always", "state": "Open"}
+    records = [{"id": f"kid{i}", "parentCustomerId": "zoneless", "schedule": {"rules": [always]}} for i in range(3)]
+    records += [{"id": "zoneless", "parentCustomerId": "mars", "schedule": {"inherit": True}},
+                {"id": "mars", "schedule": {"timeZoneId": "Mars/Base", "inherit": True, "rules": [always]}},
+                {"id": "enum", "schedule": {"rules": [{"frequency": "Fortnightly"}]}},
+                {"id": "below-enum", "parentCustomerId": "enum", "schedule": {"rules": [always]}}]
+    report = validate_records(records)
+    assert [(f.position, f.message.split(":")[0]) for f in report.errors] == [
+        (4, 'customers[4] (id "mars").schedule.timeZoneId'),
+        (5, 'customers[5] (id "enum").schedule.rules[0].frequency')]
+    assert isinstance(report.errors[0].error, RecordError) and report.errors[0].error.path.endswith("timeZoneId")
+    assert report.warnings == ()  # a customer whose check stops at an error gets no warnings
+
+
 # ------------------------------------------- input the tree and engine refuse
 
 @pytest.mark.parametrize("validate", [True, False])
@@ -452,8 +523,23 @@ def test_an_id_that_is_not_in_the_tree_is_unknown_whatever_its_type(demo, custom
 def test_a_line_nested_too_deeply_is_a_wire_format_error(tmp_path):
     path = tmp_path / "deep.jsonl"
     path.write_text('{"id": "a"}\n{"id": "b", "data": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
-    with pytest.raises(RecordError, match=r"customers\[1\]: nested too deeply"):
+    with pytest.raises(WireFormatError, match=r"deep.jsonl: line 2: not readable JSON: .* nested too deeply"):
         Engine.from_file(path, validate=False)  # a lazy load decodes each line once, for its id
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_a_broken_json_lines_record_names_the_file_line_either_way(tmp_path, validate):
+    """The query verbs load lazily (validate=False): a line that did not
+    decode was reported as `customers[1]: not valid JSON: ... line 1
+    column 8`, with no file and the record's line, not the file's. Blank
+    lines make the two differ."""
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"id": "a"}\n\n   \n{"id": broken}\n{"id": "c"}\n')
+    with pytest.raises(WireFormatError) as info:
+        Engine.from_file(path, validate=validate)
+    assert str(info.value) == f"{path}: line 4, column 8: not valid JSON: Expecting value"
+    assert (info.value.line, info.value.column) == (4, 8)
+    assert isinstance(info.value.__cause__, ValueError)
 
 
 @pytest.mark.parametrize("mode", ["reference", "compiled"])

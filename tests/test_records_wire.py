@@ -217,10 +217,10 @@ def test_enum_by_name_or_integer(case, value):
     ({"id": "x", "schedule": {"rules": [{"frequency": "Fortnightly"}]}}, "$.schedule.rules[0].frequency",
      "is not a SchedulingRuleFrequency"),
     ({"id": "x", "schedule": {"rules": [{}, {"byMonth": ["x"]}]}}, "$.schedule.rules[1].byMonth[0]",
-     "valid integer"),
-    ({"id": "x", "schedule": {"forceClosed": "maybe"}}, "$.schedule.forceClosed", "valid boolean"),
+     '"x" is not an integer'),
+    ({"id": "x", "schedule": {"forceClosed": "maybe"}}, "$.schedule.forceClosed", '"maybe" is not true or false'),
     ({"id": "x", "tags": [{"color": "Chartreuse"}]}, "$.tags[0].color", "TagColors"),
-    ({"name": "no id"}, "$.id", "Field required"),
+    ({"name": "no id"}, "$.id", "$: the customer has no id"),
     ({"id": "x", "schedule": {"rules": [{"byDay": [{"dayOfWeek": "Funday"}]}]}},
      "$.schedule.rules[0].byDay[0].dayOfWeek", "DayOfWeek"),
 ])
@@ -230,6 +230,38 @@ def test_wrong_types_raise_record_error_with_path(data, path, fragment):
     assert info.value.path == path
     assert fragment in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+# SPEC §7: `customers[3] (id "acme-ny").schedule.rules[2] (id "r-lunch").startTime: "25:00" is not a time`.
+# Model-level errors used to leave the rule's id out, print the value twice
+# (`'Funday': 'Funday' is not a DayOfWeek`) and say `dict: Field required`.
+@pytest.mark.parametrize("records, message", [
+    ([{"id": "c", "schedule": {"rules": [{"id": "r-ok"}, {"id": "r-bad", "byDay": [{"dayOfWeek": "Funday"}]}]}}],
+     'customers[0] (id "c").schedule.rules[1] (id "r-bad").byDay[0].dayOfWeek: "Funday" is not a DayOfWeek '
+     "(expected one of Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, or 0..6)"),
+    ([{"id": "a"}, {"name": "no id"}], "customers[1]: the customer has no id (every customer needs a non-empty id)"),
+    ([{"id": "c", "schedule": {"rules": [{"id": "r1", "priority": "high"}]}}],
+     'customers[0] (id "c").schedule.rules[0] (id "r1").priority: "high" is not an integer'),
+    ([{"id": "c", "schedule": {"rules": [{"ID": 7, "byDay": [{}]}]}}],
+     'customers[0] (id "c").schedule.rules[0] (id "7").byDay[0]: dayOfWeek is missing (it is required here)'),
+    ([{"id": "c", "tags": [{"id": "t1", "color": "Chartreuse"}]}],
+     'customers[0] (id "c").tags[0] (id "t1").color: "Chartreuse" is not a TagColors'),
+    ([{"id": "c", "schedule": {"forceClosed": {"yes": 1}}}],
+     'customers[0] (id "c").schedule.forceClosed: an object is not true or false'),
+    ([{"id": "c", "schedule": {"rules": [{"id": "r1", "frequency": 8, "priority": 1.5}]}}],
+     'customers[0] (id "c").schedule.rules[0] (id "r1").priority: 1.5 is not a whole number (and 1 more problem)'),
+])
+def test_model_errors_name_ids_on_the_path_and_the_value_once(records, message):
+    with pytest.raises(RecordError) as info:
+        parse_customers(records)
+    assert str(info.value).startswith(message)
+
+
+def test_unknown_field_warnings_name_the_rule_id():
+    customer = parse_model(Customer, {"id": "c", "schedule": {"rules": [{"id": "r-x", "Shedule": 1}, {"Foo": 2}]}})
+    assert sorted(unknown_fields(customer, 'customers[0] (id "c")')) == [
+        ('customers[0] (id "c").schedule.rules[0] (id "r-x")', "Shedule"),
+        ('customers[0] (id "c").schedule.rules[1]', "Foo")]
 
 
 def test_record_error_names_the_customer():
@@ -324,8 +356,6 @@ DEEP = "[" * 100_000 + "]" * 100_000
     ("deep.jsonl", '{"id": "a"}\n{"id": "b", "data": ' + DEEP + "}\n", 2),
 ], ids=["json", "sniffed", "jsonl"])
 def test_json_nested_too_deeply_is_a_wire_format_error(tmp_path, name, text, line, validate):
-    if name.endswith(".jsonl") and not validate:
-        pytest.skip("lazy JSON Lines records are decoded by tree.py (tests/test_engine.py)")
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(WireFormatError, match="nested too deeply") as info:
@@ -356,8 +386,6 @@ def test_utf8_with_bom_is_read(tmp_path):
     ("long.jsonl", '{"id": "x"}\n{"id": "a", "data": {"n": LONG}}\n', 2, 27),
 ])
 def test_integer_too_long_for_int_is_a_wire_format_error(tmp_path, name, text, line, column, validate):
-    if name.endswith(".jsonl") and not validate:
-        pytest.skip("lazy JSON Lines records are decoded by tree.py")
     path = tmp_path / name
     path.write_text(text.replace("LONG", "1" * 5000))  # json refuses ints over 4,300 digits
     with pytest.raises(WireFormatError, match="5,000 digits") as info:
@@ -376,10 +404,31 @@ def test_json_lines_split_on_newlines_only(tmp_path):
     assert len(read_records_lazily(path)[0]) == 2
 
 
+@pytest.mark.parametrize("validate", [True, False])
+def test_json_lines_in_a_json_file_says_so(tmp_path, validate):
+    """It said only "line 2, column 1: not valid JSON: Extra data"."""
+    path = tmp_path / "tree.json"
+    path.write_text('\n{"id": "a"}\n{"id": "b", "parentCustomerId": "a"}\n')
+    with pytest.raises(WireFormatError) as info:
+        Engine.from_file(path, validate=validate)
+    assert str(info.value) == (f"{path}: line 3, column 1: not valid JSON: Extra data; it looks like JSON Lines "
+                               "(one customer object per line): name the file .jsonl (or .ndjson)")
+    assert (info.value.line, info.value.column) == (3, 1)
+
+
+@pytest.mark.parametrize("text", ['[{"id": "a"},\n {"id": "b",}]', '{"id": "a", "x": [1,\n 2}', '[]\n]'])
+def test_plain_json_errors_give_no_json_lines_hint(tmp_path, text):
+    path = tmp_path / "tree.json"
+    path.write_text(text)
+    with pytest.raises(WireFormatError) as info:
+        Engine.from_file(path)
+    assert "JSON Lines" not in str(info.value)
+
+
 def test_cli_undecodable_files_are_named_without_traceback(tmp_path, capsys):
     binary = tmp_path / "tree.json"
     binary.write_bytes(b"\xff\xfe\x00\x01")
-    assert main(["validate", str(binary)]) == 1  # like every other bad file: "validate found errors"
+    assert main(["validate", str(binary)]) == 2  # nothing in it can be checked: invalid input, as for other verbs
     assert main(["patch", "acme", str(binary), "--dry-run"]) == 2  # a bad patch body is invalid input
     err = capsys.readouterr().err
     assert err.count(f"{binary}: line 1: not UTF-8 text") == 2 and "Traceback" not in err

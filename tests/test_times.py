@@ -65,6 +65,23 @@ def test_resolve_zone_unknown(bad):
     assert info.value.path == 'customers[0] (id "x").schedule.timeZoneId'
 
 
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "Factory", "factory", "LocalTime", "posix/UTC",
+                                  "right/America/New_York"])
+def test_files_in_the_zone_directory_that_are_no_iana_zone_are_refused(name):
+    """ZoneInfo opens them all: "localtime" made an answer depend on the host."""
+    with pytest.raises(RecordError, match=r'^customers\[0\] \(id "x"\)\.schedule\.timeZoneId: unknown time zone') as info:
+        resolve_zone(name, path='customers[0] (id "x").schedule.timeZoneId')
+    assert info.value.path == 'customers[0] (id "x").schedule.timeZoneId'
+    if name.lower() == "localtime":
+        assert "differs between machines" in str(info.value)
+
+
+@pytest.mark.parametrize("name, key", [("Etc/GMT+5", "Etc/GMT+5"), ("US/Eastern", "US/Eastern"),
+                                       ("EST5EDT", "EST5EDT"), ("Zulu", "Zulu"), ("etc/utc", "Etc/UTC")])
+def test_backward_and_etc_zone_names_still_resolve(name, key):
+    assert resolve_zone(name).key == key
+
+
 # -------------------------------------------------------------- date & time
 
 @pytest.mark.parametrize("text, expected", [
