@@ -36,7 +36,7 @@ from .results import Change, Segment, StateResult, check_segment_count
 from .recurrence import RuleWindows
 from .times import HORIZON, utc_offset_spans
 from .caches import copy_without, put_bounded
-from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
+from .tree import CustomerTree, OwnerSchedule, normalise_state
 
 __all__ = ["CompiledEvaluator", "CHUNK_SECONDS", "MAX_CHUNKS"]
 

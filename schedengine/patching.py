@@ -222,24 +222,28 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
         new_tree = tree.derive(replaced, affected)
     except TreeError as exc:  # the checks above should have caught it; keep the tree's words
         raise _rejected(customer_id, str(exc), exc) from exc
-    _check_affected(new_tree, customer_id, affected)
+    _check_affected(new_tree, customer_id, affected, own_schedule="schedule" in changed)
     return PatchPlan(tree=new_tree, before=before, customer=patched, changed=changed,
                      affected=affected, rewritten=tuple(replaced))
 
 
-def _check_affected(tree: CustomerTree, customer_id: str, affected: tuple[str, ...]) -> None:
+def _check_affected(tree: CustomerTree, customer_id: str, affected: tuple[str, ...], own_schedule: bool) -> None:
     """Prepare the schedule of every owner the patch can change (the
     customer's own, and those of descendants, whose zone may cascade from
-    it), so a bad rule is rejected now rather than at a later query."""
+    it), so a bad rule is rejected now rather than at a later query; with
+    `own_schedule` (the patch sets it) the customer's own schedule even
+    while it inherits: a bad rule is not stored to fail once Inherit is cleared."""
     own_label = tree.label(customer_id)
     done: set[str] = set()
     for cid in affected:
         owner = tree.owner_id(cid)
-        if owner in done:
+        if owner in done:  # the customer comes first, so its own schedule is always checked
             continue
         done.add(owner)
         try:
             tree.schedule(owner)
+            if cid == customer_id and own_schedule:
+                tree.check_own_schedule(cid)
         except ScheduleError as exc:
             detail = str(exc)
             for lead in (own_label + ".", own_label + ": "):

@@ -532,6 +532,15 @@ class CustomerTree:
             self._schedules[owner_id] = prepared
         return prepared
 
+    def check_own_schedule(self, cid: str) -> None:
+        """Prepare the customer's own schedule even while it inherits (and so
+        is never evaluated), raising its first error: the rules take effect
+        as soon as Inherit is cleared. Kept nowhere."""
+        if self.owner_id(cid) == cid:
+            self.schedule(cid)
+        elif self.schedule_record(cid) is not None:
+            self._prepare(cid)
+
     def _prepare(self, owner_id: str) -> OwnerSchedule:
         schedule = self.schedule_record(owner_id)
         label = self.label(owner_id)
@@ -667,6 +676,13 @@ class CustomerTree:
                 warnings.append((f"{label}.schedule.rules",
                                  f"{len(schedule.rules)} rule(s) are ignored: the customer inherits "
                                  f"from {self.owner_id(cid)}"))
+                try:
+                    self.check_own_schedule(cid)
+                except ScheduleError as exc:  # not an error while ignored; it will be once Inherit is cleared
+                    path = getattr(exc, "path", None) or f"{label}.schedule"
+                    detail = str(exc).removeprefix(f"{path}: ")
+                    warnings.append((path, f"{detail} (ignored while the customer inherits; an error once "
+                                     "Inherit is cleared)"))
             return warnings
         owner = self.schedule(cid)
         for p in owner.rules:

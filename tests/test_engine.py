@@ -232,6 +232,20 @@ def test_a_rule_without_state_is_a_validate_warning(state):
          'set State (e.g. "Business Hours")')]
 
 
+def test_a_bad_rule_in_an_inheriting_schedule_is_a_validate_warning():
+    """Ignored while the customer inherits, the rule was never prepared, so
+    validate said nothing of a start time of 25:00 that fails every query
+    once Inherit is cleared."""
+    records = _tiny([{"id": "r-open", "simpleRuleType": "Always", "state": "Open"}])
+    records[1]["schedule"]["rules"] = [{"id": "r-bad", "state": "X", "startTime": "25:00", "frequency": "Daily"}]
+    engine = Engine.from_records(records)
+    assert engine.state_at("c", 0).state == "Open"
+    assert [w for w in engine.validate() if "r-bad" in w[0]] == [
+        ('customers[1] (id "c").schedule.rules[0] (id "r-bad").startTime',
+         '"25:00" is not a time (expected HH:MM) (ignored while the customer inherits; an error once Inherit is '
+         'cleared)')]
+
+
 @pytest.mark.parametrize("mode", ["reference", "compiled"])
 def test_default_then_fallback(mode):
     result = Engine.from_records(_tiny([], defaultState="Closed"), mode=mode).state_at("c", 0)

@@ -1012,3 +1012,19 @@ def test_json_writers_never_write_nan_or_infinity(tmp_path, capsys):
         assert records[0]["schedule"]["rules"][0]["flowParams"]["x"] == {"numberValue": "NaN"}
         value = Engine.from_file(out_path).tree.customer("n").schedule.rules[0].flow_params["y"].number_value
         assert value == float("inf")
+
+
+def test_a_patch_cannot_store_a_bad_rule_in_an_inheriting_schedule(engine):
+    """acme-sales inherits, so its rules are never evaluated; the bad rule
+    used to be stored, to fail every query once Inherit was cleared."""
+    body = {"schedule": {"inherit": True, "rules": [{"id": "r-bad", "state": "X", "startTime": "25:00",
+                                                     "frequency": "Daily"}]}}
+    before = snapshot(engine)
+    with pytest.raises(PatchError, match=r'rules\[0\] \(id "r-bad"\)\.startTime: "25:00" is not a time'):
+        engine.patch("acme-sales", body)
+    assert snapshot(engine) == before
+    # A bad rule already stored (validate warns of it) does not hold up a
+    # patch that leaves the schedule alone.
+    stored = Engine.from_records([{"id": "p", "schedule": {"timeZoneId": "UTC"}},
+                                  {"id": "c", "parentCustomerId": "p", **body}])
+    assert stored.patch("c", {"name": "C"}).name == "C"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from schedengine import jsv
 from schedengine.errors import RecordError, WireFormatError
