@@ -36,7 +36,7 @@ from .results import Change, Segment, StateResult, check_segment_count
 from .recurrence import RuleWindows
 from .times import HORIZON, utc_offset_spans
 from .caches import copy_without, put_bounded
-from .tree import CustomerTree, OwnerSchedule, normalise_state
+from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
 
 __all__ = ["CompiledEvaluator", "CHUNK_SECONDS", "MAX_CHUNKS"]
 
@@ -188,9 +188,15 @@ class _Compiled:
 
     def quiet_until(self, ts: int) -> int | None:
         """A lower bound on the next instant >= ts at which a rule that can
-        change the owner's outcome has a window edge; None if none ever has."""
+        change the owner's outcome has a window edge; None if none ever has.
+        At each level of the chain only the rules up to the one deciding at
+        ts count: a rule after it cannot decide anything until a rule before
+        it (or it) has an edge. (A shadowed rule with an edge every hour would
+        otherwise make every chunk to the horizon be compiled.)"""
         best: int | None = None
-        relevant = self.chain[0].live_rules if not self.chain[0].force_closed else ()
+        layers = _layers(self, ts, ts + 1, remember=False)  # one instant: no other form asks for it
+        keys = _decide_levels(self, layers, ts, self.force_closed_state, self.fallback_state)
+        relevant = _up_to(self.chain[0].live_rules, keys[0]) if not self.chain[0].force_closed else ()
         for i, schedule in enumerate(self.chain):
             for p in relevant:
                 # A conditional rule is compiled only when no evaluator is set:
@@ -207,7 +213,7 @@ class _Compiled:
             wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
             if not wanted or i + 1 == len(self.chain):
                 break
-            relevant = self.chain[i + 1].deciding_rules(wanted, self.fallback_state)
+            relevant = _up_to(self.chain[i + 1].deciding_rules(wanted, self.fallback_state), keys[i + 1])
         return best
 
 
@@ -419,7 +425,7 @@ class CompiledEvaluator:
         current = normalise_state(state)
         checked_chunk = None
         for t, later in compiled.pieces_after(ts):
-            if later[0] != state:
+            if later[0] != state and normalise_state(later[0]) != current:  # states compare as in §4
                 return Change(_instant(t), later[0])
             # Now and then, ask whether any other state is still possible at all.
             block = int(t // CHUNK_SECONDS) // 64
@@ -464,7 +470,8 @@ class CompiledStore:
         self._memberships: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.windows_computed = 0  # work counter for tests
 
-    def membership(self, windows: RuleWindows, lo: int, hi: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    def membership(self, windows: RuleWindows, lo: int, hi: int, remember: bool = True
+                   ) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """A rule's windows meeting wall seconds [lo, hi), as (starts, ends)
         in wall seconds. Remembered (FIFO, at most MAX_MEMBERSHIPS): forms
         that share a rule in the same zone ask for the same chunk's range,
@@ -474,7 +481,8 @@ class CompiledStore:
         if found is None:
             spans = windows.windows(_wall_at(lo), _wall_at(hi))
             found = (tuple(_wall_seconds(a) for a, _ in spans), tuple(_wall_seconds(b) for _, b in spans))
-            put_bounded(self._memberships, key, found, MAX_MEMBERSHIPS)
+            if remember:
+                put_bounded(self._memberships, key, found, MAX_MEMBERSHIPS)
             self.windows_computed += 1
         return found
 
@@ -505,12 +513,20 @@ def _inside(starts: list[int], ends: list[int], wall: int) -> bool:
     return i >= 0 and wall < ends[i]
 
 
-def compile_chunk(compiled: _Compiled, idx: int) -> _Chunk:
-    force_closed_state, fallback_state = compiled.force_closed_state, compiled.fallback_state
-    t0 = idx * CHUNK_SECONDS
-    t1 = t0 + CHUNK_SECONDS
-    candidates = {t0}
-    # Per owner in the chain: offset spans, and each live Time rule's windows in wall seconds.
+def _up_to(rules: Sequence[PreparedRule], key: tuple) -> Sequence[PreparedRule]:
+    """`rules` (a prefix of the live rules) cut after the rule deciding
+    outcome `key`, if it is among them."""
+    index = key[2]
+    for n, p in enumerate(rules):
+        if p.index == index:
+            return rules[: n + 1]
+    return rules
+
+
+def _layers(compiled: _Compiled, t0: int, t1: int, remember: bool = True) -> list:
+    """Per owner in the chain, for UTC [t0, t1): (schedule, its UTC-offset
+    spans, each live Time rule's windows in wall seconds by rule index);
+    `remember`: whether the store keeps the windows for other forms."""
     layers = []
     for schedule in compiled.chain:
         if schedule.force_closed:
@@ -523,15 +539,26 @@ def compile_chunk(compiled: _Compiled, idx: int) -> _Chunk:
             lo = min(a + off for a, _, off in spans)
             hi = max(b + off for _, b, off in spans)
             for p in time_rules:
-                starts, ends = compiled.store.membership(p.windows, lo, hi)  # type: ignore[arg-type]
-                rules[p.index] = (starts, ends)
+                rules[p.index] = compiled.store.membership(p.windows, lo, hi, remember)  # type: ignore[arg-type]
+        layers.append((schedule, spans, rules))
+    return layers
+
+
+def compile_chunk(compiled: _Compiled, idx: int) -> _Chunk:
+    force_closed_state, fallback_state = compiled.force_closed_state, compiled.fallback_state
+    t0 = idx * CHUNK_SECONDS
+    t1 = t0 + CHUNK_SECONDS
+    candidates = {t0}
+    layers = _layers(compiled, t0, t1)
+    for _, spans, rules in layers:
+        if rules:
+            for starts, ends in rules.values():
                 for a, b, off in spans:
                     for edge in starts + ends:
                         t = edge - off
                         if a <= t < b:
                             candidates.add(t)
             candidates.update(a for a, _, _ in spans)
-        layers.append((schedule, spans, rules))
     times = sorted(t for t in candidates if t0 <= t < t1 and (t == t0 or t < HORIZON_TS))
     protos: list[tuple] = []
     out_times: list[int] = []
@@ -547,15 +574,21 @@ def compile_chunk(compiled: _Compiled, idx: int) -> _Chunk:
 def _decide_chain(compiled: _Compiled, layers: list, t: int, force_closed_state: str,
                   fallback_state: str) -> tuple:
     """Outcome key (state, reason, rule index) of the chain's first owner at t."""
+    return _decide_levels(compiled, layers, t, force_closed_state, fallback_state)[0]
+
+
+def _decide_levels(compiled: _Compiled, layers: list, t: int, force_closed_state: str,
+                   fallback_state: str) -> list[tuple]:
+    """Outcome key of each owner of the chain (those `layers` reach) at t, top-down."""
     parent_state: str | None = None
-    key: tuple = ()
+    keys: list[tuple] = [()] * len(layers)
     for i in range(len(layers) - 1, -1, -1):
         schedule, spans, rules = layers[i]
         has_parent = compiled.parents[i]
-        key = _decide(schedule, spans, rules, t, parent_state if has_parent else None,
-                      force_closed_state, fallback_state)
-        parent_state = key[0]
-    return key
+        keys[i] = _decide(schedule, spans, rules, t, parent_state if has_parent else None,
+                          force_closed_state, fallback_state)
+        parent_state = keys[i][0]
+    return keys
 
 
 def _decide(schedule: OwnerSchedule, spans: list, rules: dict, t: int, parent_state: str | None,

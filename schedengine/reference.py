@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from .records import SimpleSchedulingRuleTypes
 from .results import Change, Explanation, RuleStep, Segment, StateResult, check_segment_count
@@ -117,11 +117,10 @@ class ReferenceEvaluator:
     def _next_candidate(self, chain: list[str], outcomes: list[Outcome], at: datetime) -> datetime | None:
         """The first instant > at where the first owner's outcome may change."""
         best: datetime | None = None
-        # The owner: rules after the matched one cannot decide anything until it stops matching.
+        # At each level, rules after the matched one cannot decide anything
+        # until it, or a rule before it, has an edge.
         schedule = self.tree.schedule(chain[0])
-        relevant = () if schedule.force_closed else schedule.live_rules
-        if outcomes[0].rule is not None:
-            relevant = relevant[: relevant.index(outcomes[0].rule) + 1]
+        relevant = _up_to(() if schedule.force_closed else schedule.live_rules, outcomes[0])
         for i, oid in enumerate(chain):
             schedule = self.tree.schedule(oid)
             time_rules = [p for p in relevant if p.kind is TIME and self.tree.can_match(p)]
@@ -130,7 +129,8 @@ class ReferenceEvaluator:
             wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
             if not wanted or i + 1 == len(chain):
                 break
-            relevant = self.tree.schedule(chain[i + 1]).deciding_rules(wanted, self.policy.fallback_state)
+            relevant = _up_to(self.tree.schedule(chain[i + 1]).deciding_rules(wanted, self.policy.fallback_state),
+                              outcomes[i + 1])
         return best
 
     @staticmethod
@@ -181,12 +181,14 @@ class ReferenceEvaluator:
     def next_change(self, customer_id: str, at: datetime) -> Change | None:
         owner = self.tree.owner_id(customer_id)
         chain = self.tree.state_chain(owner)
-        state = self._outcomes(chain, at)[0].state
+        # States compare as CustomerState rules compare them (trimmed, any
+        # case): "OPEN" after "Open" is no change.
+        state = normalise_state(self._outcomes(chain, at)[0].state)
         for steps, (instant, later) in enumerate(self._step(chain, at)):
-            if later.state != state:
+            if normalise_state(later.state) != state:
                 return Change(instant, later.state)
             # Now and then, ask whether any other state is still possible at all.
-            if steps % 256 == 0 and self.tree.possible_states(owner, instant) <= {normalise_state(state)}:
+            if steps % 256 == 0 and self.tree.possible_states(owner, instant) <= {state}:
                 return None
         return None
 
@@ -242,6 +244,14 @@ class ReferenceEvaluator:
             flow_params=rule.flow_params if rule else None, time_zone=self.tree.schedule(owner).zone_name,
             at=at.astimezone(UTC), until=until,
         )
+
+
+def _up_to(rules: Sequence[PreparedRule], outcome: Outcome) -> Sequence[PreparedRule]:
+    """`rules` (a prefix of the live rules) cut after the rule that gave
+    `outcome`, if it is among them."""
+    if outcome.rule is not None and outcome.rule in rules:
+        return rules[: rules.index(outcome.rule) + 1]
+    return rules
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -1,10 +1,13 @@
-"""Compile cost of the fast path, counted (never timed): the work of a
-first query does not grow with the age of StartDate, and identical
-schedules share one compiled form."""
+"""Work of the evaluators, counted (never timed): the work of a first
+compiled query does not grow with the age of StartDate, identical
+schedules share one compiled form, and a rule that can decide nothing is
+not walked."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+
+import pytest
 
 from schedengine import Engine
 from schedengine.recurrence import WORK
@@ -86,3 +89,29 @@ def test_forms_that_share_a_rule_compute_its_windows_once_per_chunk():
     assert engine.state_at("b", at) == reference.state_at("b", at)  # a Holiday: its own rule decides
     assert engine.state_at("b", at).state == "Holiday"
     assert store.windows_computed - first == 1 and store.chunks_compiled == 2
+
+
+# A shadowed rule's edges change nothing: neither path may walk them to the
+# horizon (each used to: about 40 s, tens of millions of occurrences).
+ALWAYS_OPEN = {"id": "always-open", "state": "Open", "priority": 2, "simpleRuleType": "Time",
+               "frequency": "Daily", "startDate": "2020-01-01", "isAllDay": True}
+OWN_SHADOWED = [{"id": "c", "schedule": {"timeZoneId": "UTC", "rules": [
+    ALWAYS_OPEN, {"id": "pulse", "state": "Pulse", "priority": 1, "simpleRuleType": "Time", "frequency": "Hourly",
+                  "startDate": "2020-01-01", "startTime": "00:00", "endTime": "00:10"}]}}]
+PARENT_SHADOWED = [
+    {"id": "p", "schedule": {"timeZoneId": "UTC", "rules": [
+        ALWAYS_OPEN, {"id": "closed", "state": "Closed", "priority": 1, "simpleRuleType": "Time",
+                      "frequency": "Daily", "startDate": "2020-01-01", "startTime": "00:00", "endTime": "01:00"}]}},
+    {"id": "c", "parentCustomerId": "p", "schedule": {"timeZoneId": "UTC", "defaultState": "Open", "rules": [
+        {"id": "follow", "state": "Closed", "simpleRuleType": "CustomerState", "customerState": "Closed"}]}}]
+
+
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+@pytest.mark.parametrize("records", [OWN_SHADOWED, PARENT_SHADOWED], ids=["own rule", "parent's rule"])
+def test_a_shadowed_rule_is_not_walked_to_the_horizon(records, mode):
+    engine = Engine.from_records(records, mode=mode)
+    at = datetime(2027, 1, 1, 12, tzinfo=UTC)
+    WORK.items = 0
+    assert engine.state_at("c", at).until is None
+    assert engine.next_change("c", at) is None
+    assert WORK.items < 1_000

@@ -246,6 +246,24 @@ def test_a_bad_rule_in_an_inheriting_schedule_is_a_validate_warning():
          'cleared)')]
 
 
+@pytest.mark.parametrize("zone, at", [("UTC", "2024-08-16T20:00:00Z"), ("UTC", "2024-08-17T05:00:00Z"),
+                                      ("America/New_York", "2024-03-10T05:00:00Z")])
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+def test_next_change_compares_state_names_as_customer_state_rules_do(mode, zone, at):
+    """"OPEN" after "Open" is no change (SPEC §4 compares states trimmed and
+    in any case). Each path used to compare exact names in one check and
+    folded names in the other, so the answer depended on where chunk and
+    DST boundaries fell, and the two paths disagreed."""
+    rules = [{"id": "r", "state": "OPEN", "simpleRuleType": "Time", "frequency": "Daily",
+              "startDate": "2024-01-01", "startTime": "09:00", "endTime": "17:00"}]
+    engine = Engine.from_records(_tiny(rules, defaultState="Open", timeZoneId=zone), mode=mode)
+    assert engine.next_change("c", at) is None
+    rules.append({"id": "late", "state": "Closed", "simpleRuleType": "Time", "frequency": "None",
+                  "startDate": "2024-09-02", "startTime": "20:00", "endTime": "21:00"})
+    engine = Engine.from_records(_tiny(rules, defaultState="Open", timeZoneId=zone), mode=mode)
+    assert engine.next_change("c", at).state == "Closed"
+
+
 @pytest.mark.parametrize("mode", ["reference", "compiled"])
 def test_default_then_fallback(mode):
     result = Engine.from_records(_tiny([], defaultState="Closed"), mode=mode).state_at("c", 0)
