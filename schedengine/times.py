@@ -248,7 +248,10 @@ def parse_until(text: object, zone: ZoneInfo, *, path: str | None) -> datetime:
 
     A date means the whole local day: the bound is ``23:59:59.999999`` of that
     day. A date-time without offset is a wall time and is used as is; one
-    with ``Z`` or an offset is converted to `zone`'s wall time.
+    with ``Z`` or an offset is converted to `zone`'s wall time. A fraction
+    of a second is dropped, as in record times: windows start and end on
+    whole seconds (the compiled path keeps edges in whole seconds), and
+    .NET writes fractions such as ``.0000000`` that mean nothing here.
     """
     value = str(text).strip() if text is not None else ""
     try:
@@ -267,9 +270,9 @@ def parse_until(text: object, zone: ZoneInfo, *, path: str | None) -> datetime:
         raise RecordError(
             f'{_where(path)}"{value}" is not a date or date-time (expected YYYY-MM-DD or '
             f'YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])', path=path)
-    day, seconds, micro, offset = parts
+    day, seconds, _, offset = parts
     _in_range(day, value, path)
-    wall = datetime(day.year, day.month, day.day) + timedelta(seconds=seconds, microseconds=micro)
+    wall = datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)
     if offset is not None:
         try:
             wall = (wall.replace(tzinfo=offset).astimezone(zone)).replace(tzinfo=None)

@@ -137,6 +137,11 @@ def test_parse_until():
     assert parse_until("2024-07-01T13:00:00+02:00", ny, path="u") == datetime(2024, 7, 1, 7)
     with pytest.raises(RecordError, match=r'^u: "2024-31-12" is not a date or date-time'):
         parse_until("2024-31-12", ny, path="u")
+    # A fraction of a second is dropped, as in times: the compiled path kept
+    # whole seconds and the reference the fraction, so a Frequency None span
+    # ending at 10:00:00.5 was open at 10:00:00.25 on one path only.
+    assert parse_until("2024-12-31T08:00:00.5", ny, path="u") == datetime(2024, 12, 31, 8)
+    assert parse_until("2024-12-31T13:00:00.9999999Z", ny, path="u") == datetime(2024, 12, 31, 8)
 
 
 def test_horizon_constants():
