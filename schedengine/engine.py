@@ -13,7 +13,7 @@ import re
 import threading
 from datetime import date, datetime, time, timezone
 from functools import partial
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any, Iterable, Literal, Mapping
 
 from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_array
@@ -23,7 +23,7 @@ from .policy import Policy
 from .records import Customer, PatchCustomer
 from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
-from .times import HORIZON, MAX_DATE, MIN_DATE
+from .times import HORIZON, MAX_DATE, MIN_DATE, epoch_datetime
 from .results import Validation
 from .tree import CustomerTree, validate_records
 from .wire import (LIST, Envelope, Format, dump_customers, json_lines_record_error, parse_customers, read_document,
@@ -287,7 +287,7 @@ def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
         raise RecordError(f"{_shown(at)} is not an instant", path="at")
     try:
         if isinstance(at, Real):  # int, float, numpy scalars, Fraction
-            at = datetime.fromtimestamp(int(at) if isinstance(at, Integral) else float(at), UTC)
+            at = epoch_datetime(at)
         elif isinstance(at, str):
             try:
                 at = datetime.fromisoformat(at.strip().replace("z", "Z"))

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .errors import RecordError, ScheduleError
+from .times import epoch_datetime
 
 __all__ = ["StateResult", "Change", "Segment", "MAX_SEGMENTS", "RuleStep", "Explanation", "Finding", "Validation",
            "frozen", "thawed"]
@@ -111,7 +112,7 @@ class StateResult(tuple):
             return at
         if isinstance(at, datetime):
             return at.astimezone(_UTC)
-        return datetime.fromtimestamp(at, _UTC)
+        return epoch_datetime(at)
 
     def _normal(self) -> tuple:
         """The twelve fields in `_FIELDS` order, resolved."""

@@ -23,16 +23,19 @@ or a zone conversion a day away never leaves what ``datetime`` represents.
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import RecordError
 
 __all__ = [
-    "HORIZON", "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "parse_date", "parse_time", "parse_until",
+    "HORIZON", "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "epoch_datetime", "parse_date", "parse_time",
+    "parse_until",
     "resolve_zone", "utc_offset_spans",
 ]
 
@@ -53,6 +56,19 @@ _LAST_SPAN_EPOCH = (date(9999, 1, 1).toordinal() - date(1970, 1, 1).toordinal())
 DAY_SECONDS = 86400
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UTC = ZoneInfo("UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def epoch_datetime(seconds: Any) -> datetime:
+    """Epoch seconds (int, float, Fraction, numpy scalar) as an aware UTC
+    datetime, rounded *down* to the microsecond. Every window edge is a
+    whole second, so `seconds` and the result are always on the same side
+    of every edge: the compiled path compares the number itself, everything
+    else the datetime. (`datetime.fromtimestamp` rounds to the nearest
+    microsecond: a float 0.3 µs before an edge became the edge.)"""
+    whole = math.floor(seconds)
+    micro = math.floor((seconds - whole) * 1_000_000)  # seconds - whole is exact for a float
+    return _EPOCH + timedelta(seconds=int(whole), microseconds=int(micro))
 
 
 # ------------------------------------------------------------------------ zones

@@ -183,3 +183,28 @@ def test_state_many_with_numpy_refuses_what_is_not_epoch_seconds_and_keeps_the_s
         out = engine.state_many("acme", grid)
         assert out.shape == grid.shape and out.dtype == object
         assert out.tolist() == [[reference.state_at("acme", float(t)).state for t in row] for row in grid]
+
+
+@pytest.mark.parametrize("offset", [-3e-7, -6e-7, -1e-6, 0.0, 3e-7, 6e-7])
+def test_a_float_within_a_microsecond_of_an_edge_is_on_the_same_side_on_every_path(offset):
+    """The compiled path compares the float itself; the others converted it
+    with datetime.fromtimestamp, which rounds to the nearest microsecond, so
+    0.3 µs before 09:00 was Closed on one path, Open on the other, and the
+    compiled `until` equalled the `at` it reported. Floats are now read
+    rounded down to the microsecond, which keeps every whole-second edge
+    on the same side."""
+    records = [{"id": "c", "schedule": {"timeZoneId": "UTC", "defaultState": "Closed", "rules": [
+        {"id": "r", "state": "Open", "simpleRuleType": "Time", "frequency": "Daily",
+         "startDate": "2027-01-01", "startTime": "09:00", "endTime": "17:00"}]}}]
+    edge = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    ts = edge.timestamp() + offset
+    expected = "Open" if ts >= edge.timestamp() else "Closed"
+    compiled, reference = (Engine.from_records(records, mode=mode) for mode in ("compiled", "reference"))
+    for engine in (compiled, reference):
+        result = engine.state_at("c", ts)
+        assert result.state == expected
+        assert result.at < result.until
+        assert (result.at >= edge) == (expected == "Open")
+        assert engine.state_many("c", [ts]) == [expected]
+    assert compiled.state_at("c", ts) == reference.state_at("c", ts)
+    assert compiled.next_change("c", ts) == reference.next_change("c", ts)
