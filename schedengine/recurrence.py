@@ -12,6 +12,12 @@ pinned by regression tests (``tests/test_recurrence_*.py``):
   intersects the two kinds; the RFC means their union. We split the rule
   into one part per kind and merge them (an ``rruleset``); with BYSETPOS the
   positions are applied to the merged period set by us.
+- **BYWEEKNO 52 and 53 at the turn of a year.** dateutil counts the weeks
+  of the previous year wrongly when that year began on a Friday (2010,
+  2021, 2038...): the first days of the next year, which belong to week 52,
+  are given week 53. We ask dateutil for both numbers and keep each day by
+  its true (ISO 8601, weeks from Monday) week number. Only for positive
+  week numbers: with a negative one among them the rule is left to dateutil.
 - **Values RFC 5545 derives from DTSTART** that dateutil leaves open:
   ``YEARLY`` with ``BYMONTHDAY`` but no ``BYMONTH`` takes DTSTART's month,
   and ``YEARLY`` with ``BYWEEKNO`` but no ``BYDAY`` takes DTSTART's weekday
@@ -169,6 +175,7 @@ class _Spec:
     bysetpos: tuple[int, ...] = ()
     derived: tuple[str, ...] = ()         # RFC readings applied ("bymonth", "byday")
     components: tuple[dict, ...] = field(default=(), compare=False)
+    iso_weeks: frozenset[int] = frozenset()  # BYWEEKNO to keep by the true week number (module doc)
 
     @property
     def mixed_byday(self) -> bool:
@@ -480,8 +487,11 @@ def _with_components(spec: _Spec) -> _Spec:
         times = dict(byhour=spec.byhour or None, byminute=spec.byminute or None, bysecond=(d0.second,))
     else:
         times = dict(byhour=spec.byhour or None, byminute=spec.byminute or None, bysecond=None)
+    byweekno, iso_weeks = spec.byweekno, frozenset[int]()
+    if {52, 53} & set(byweekno) and min(byweekno) > 0:
+        byweekno, iso_weeks = tuple(sorted({*byweekno, 52, 53})), frozenset(byweekno)
     common = dict(freq=freq, interval=spec.interval, wkst=_rr.MO, bymonth=bymonth or None,
-                  byweekno=spec.byweekno or None, byyearday=spec.byyearday or None,
+                  byweekno=byweekno or None, byyearday=spec.byyearday or None,
                   bymonthday=bymonthday or None, **times)
     weekday_sets: list[tuple] = []
     if spec.byday_nth:
@@ -492,7 +502,7 @@ def _with_components(spec: _Spec) -> _Spec:
         weekday_sets.append(None)  # type: ignore[arg-type]
     components = tuple({**common, "byweekday": days} for days in weekday_sets)
     return dataclasses.replace(
-        spec, components=components, derived=tuple(derived),
+        spec, components=components, derived=tuple(derived), iso_weeks=iso_weeks,
         bymonth=bymonth if "bymonth" in derived else spec.bymonth,
         byday_plain=plain if "byday" in derived else spec.byday_plain)
 
@@ -606,6 +616,14 @@ def _merge(streams: list[Iterator[datetime]]) -> Iterator[datetime]:
             last = item
 
 
+def _in_iso_weeks(items: Iterator[datetime], weeks: frozenset[int]) -> Iterator[datetime]:
+    """`items` less the days of weeks 52 and 53 not in `weeks`, by ISO week number."""
+    for item in items:
+        week = item.isocalendar()[1]
+        if week < 52 or week in weeks:
+            yield item
+
+
 def _apply_setpos(items: Iterator[datetime], freq: int, positions: tuple[int, ...]) -> Iterator[datetime]:
     """RFC 5545 BYSETPOS over each whole period of `items` (sorted, one period after another)."""
     group: list[datetime] = []
@@ -644,6 +662,8 @@ def _stream(spec: _Spec, at: datetime) -> Iterator[datetime]:
     else:
         start = anchor + _SHIFT
         items = _merge([_pull(_rr.rrule(dtstart=start, cache=False, **kwargs)) for kwargs in spec.components])
+    if spec.iso_weeks:
+        items = _in_iso_weeks(items, spec.iso_weeks)
     if spec.bysetpos:
         items = _apply_setpos(items, spec.freq, spec.bysetpos)
     low = max(at, spec.dtstart)
@@ -1054,9 +1074,10 @@ def rule_windows(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | N
     return RuleWindows(spec, path)
 
 
-class _SetPosRule(_rr.rrulebase):
-    """A dateutil rule whose iteration is ours: BYSETPOS over BYDAY mixing ordinal and plain
-    weekdays, which no dateutil rrule (nor rruleset) expresses."""
+class _OwnRule(_rr.rrulebase):
+    """A dateutil rule whose iteration is ours, for what no dateutil rrule (nor
+    rruleset) expresses: BYSETPOS over BYDAY mixing ordinal and plain
+    weekdays, and BYWEEKNO 52/53 kept by the true week number."""
 
     def __init__(self, spec: _Spec):
         super().__init__(cache=False)
@@ -1094,8 +1115,9 @@ def rule_to_rrule(rule: SchedulingRule | dict[str, Any], tz: str | ZoneInfo | No
 
     `tz` (IANA/Windows name or ZoneInfo; default UTC) is only used to read an
     ``UntilDate`` carrying ``Z`` or an offset. Frequency None yields DTSTART
-    once (nothing if UntilDate lies before it). BYSETPOS over mixed BYDAY is
-    returned as a dateutil ``rrulebase`` driven by this module's generator.
+    once (nothing if UntilDate lies before it). BYSETPOS over mixed BYDAY and
+    BYWEEKNO 52/53 are returned as a dateutil ``rrulebase`` driven by this
+    module's generator.
     """
     spec, _ = _compile(rule, tz, "rule")
     if spec.freq is None:
@@ -1105,8 +1127,8 @@ def rule_to_rrule(rule: SchedulingRule | dict[str, Any], tz: str | ZoneInfo | No
     bounds: dict[str, Any] = {}
     if spec.until is not None:
         bounds["until"] = spec.until
-    if spec.mixed_byday and spec.bysetpos:
-        return _SetPosRule(spec)
+    if (spec.mixed_byday and spec.bysetpos) or spec.iso_weeks:
+        return _OwnRule(spec)
     if spec.mixed_byday:
         if spec.count is not None:
             occurrences = list(islice(_stream(spec, spec.dtstart), spec.count))
@@ -1176,7 +1198,7 @@ def _rrule_line(spec: _Spec, byday: tuple[Any, ...] | None, bounds: dict[str, An
 
 def to_rrule_string(rule: SchedulingRule | dict[str, Any], tz: str | ZoneInfo) -> str:
     """RFC 5545 text (``DTSTART;TZID=…:…`` then ``RRULE:…``, and where needed more lines)
-    that ``dateutil.rrule.rrulestr`` parses back to the same occurrences.
+    that ``dateutil.rrule.rrulestr`` parses back to the same occurrences (but see BYWEEKNO below).
 
     UNTIL is written in UTC, as RFC 5545 requires with a TZID DTSTART. The
     corrected cases are written so that dateutil reads them right: mixed
@@ -1184,7 +1206,8 @@ def to_rrule_string(rule: SchedulingRule | dict[str, Any], tz: str | ZoneInfo) -
     occurrence), WEEKLY+BYSETPOS from the week's start with EXDATEs for what
     precedes DTSTART (COUNT raised by as many). BYSETPOS over mixed BYDAY has
     no such text: a finite rule is written as RDATEs (UTC), an unbounded one
-    raises RuleError.
+    raises RuleError. BYWEEKNO 52/53 is written as RFC 5545 means it, which
+    dateutil misreads on the first days of some years (module doc).
     """
     zone = resolve_zone(tz, path="tz")
     spec, _ = _compile(rule, zone, "rule")

@@ -517,3 +517,33 @@ def test_time_rules_over_any_accepted_range_are_valid(data):
     first = data.draw(st.integers(2, 9997))
     last = data.draw(st.integers(first, min(9997, first + 300)))
     check_rule(data.draw(time_rules(start_year=(first, last))), NY, path="r")
+
+
+def _iso_week_days(weeks: set[int], first: datetime, last: datetime) -> list[datetime]:
+    """Every day in [first, last] whose ISO 8601 week number is in `weeks`."""
+    days, day = [], first
+    while day <= last:
+        if day.isocalendar()[1] in weeks:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+@pytest.mark.parametrize("weeks", [[52], [53], [10, 52], [1, 53], [52, 53]])
+def test_byweekno_52_and_53_follow_iso_week_numbers(weeks):
+    """dateutil gave 1-2 January 2022 (ISO week 52 of 2021, which has no
+    week 53) week 53, in every year after one that began on a Friday."""
+    rule = {"frequency": "Yearly", "startDate": "2000-01-03", "isAllDay": True, "byWeekNo": weeks,
+            "byDay": [{"dayOfWeek": d} for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                                 "Saturday", "Sunday")]}
+    first, last = datetime(2000, 1, 3), datetime(2060, 6, 30)  # mid-year: no window crosses the ends
+    expected = _iso_week_days(set(weeks), first, last)
+    starts = [d for d in rule_to_rrule(rule) if d <= last]
+    assert starts == expected
+    runs: list[list[datetime]] = []  # consecutive days make one window
+    for day in expected:
+        if runs and runs[-1][1] == day:
+            runs[-1][1] = day + timedelta(days=1)
+        else:
+            runs.append([day, day + timedelta(days=1)])
+    assert [list(w) for w in rule_windows(rule, "UTC").windows(first, last + timedelta(days=1))] == runs
