@@ -169,7 +169,7 @@ class _Compiled:
             idx += 1
             if len(chunk.times) == 1:
                 # A chunk without change: jump to where an edge could next occur.
-                quiet_end = self.quiet_until(idx * CHUNK_SECONDS)
+                quiet_end = self.quiet_until(idx * CHUNK_SECONDS, chunk[FIRST_PIECE])
                 if quiet_end is None:
                     return
                 idx = max(idx, quiet_end // CHUNK_SECONDS)
@@ -186,17 +186,18 @@ class _Compiled:
         self.tails[chunk.start] = until
         return until
 
-    def quiet_until(self, ts: int) -> int | None:
+    def quiet_until(self, ts: int, proto: tuple) -> int | None:
         """A lower bound on the next instant >= ts at which a rule that can
         change the owner's outcome has a window edge; None if none ever has.
-        At each level of the chain only the rules up to the one deciding at
-        ts count: a rule after it cannot decide anything until a rule before
-        it (or it) has an edge. (A shadowed rule with an edge every hour would
-        otherwise make every chunk to the horizon be compiled.)"""
+        `proto`: the owner's outcome just before ts. At each level of the
+        chain only the rules up to the one deciding now count: a rule after
+        it cannot decide anything until a rule before it (or it) has an edge.
+        (A shadowed rule with an edge every hour would otherwise make every
+        chunk to the horizon be compiled.)"""
         best: int | None = None
-        layers = _layers(self, ts, ts + 1, remember=False)  # one instant: no other form asks for it
-        keys = _decide_levels(self, layers, ts, self.force_closed_state, self.fallback_state)
-        relevant = _up_to(self.chain[0].live_rules, keys[0]) if not self.chain[0].force_closed else ()
+        key = next(k for k, v in self.protos.items() if v is proto)
+        relevant = _up_to(self.chain[0].live_rules, key) if not self.chain[0].force_closed else ()
+        keys: list[tuple] = []  # each level's outcome at ts, worked out if a parent is read
         for i, schedule in enumerate(self.chain):
             for p in relevant:
                 # A conditional rule is compiled only when no evaluator is set:
@@ -213,6 +214,9 @@ class _Compiled:
             wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
             if not wanted or i + 1 == len(self.chain):
                 break
+            if not keys:
+                layers = _layers(self, ts, ts + 1, remember=False)  # one instant: no other form asks for it
+                keys = _decide_levels(self, layers, ts, self.force_closed_state, self.fallback_state)
             relevant = _up_to(self.chain[i + 1].deciding_rules(wanted, self.fallback_state), keys[i + 1])
         return best
 
