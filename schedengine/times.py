@@ -67,7 +67,9 @@ def epoch_datetime(seconds: Any) -> datetime:
     else the datetime. (`datetime.fromtimestamp` rounds to the nearest
     microsecond: a float 0.3 µs before an edge became the edge.)"""
     whole = math.floor(seconds)
-    micro = math.floor((seconds - whole) * 1_000_000)  # seconds - whole is exact for a float
+    # At most 999,999: for a float just below a whole second (-1e-20, say)
+    # `seconds - whole` rounds up to 1.0, which would cross the edge.
+    micro = min(math.floor((seconds - whole) * 1_000_000), 999_999)
     return _EPOCH + timedelta(seconds=int(whole), microseconds=int(micro))
 
 

@@ -185,6 +185,15 @@ def test_state_many_with_numpy_refuses_what_is_not_epoch_seconds_and_keeps_the_s
         assert out.tolist() == [[reference.state_at("acme", float(t)).state for t in row] for row in grid]
 
 
+def test_a_float_just_below_a_whole_second_stays_below_it():
+    """-1e-20 - floor(-1e-20) rounds to 1.0 in floats: the microseconds
+    reached 1,000,000 and the instant landed on 00:00:00, past the edge."""
+    from schedengine.times import epoch_datetime
+
+    assert epoch_datetime(-1e-20) == datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    assert epoch_datetime(1e9 - 1e-7) == datetime.fromtimestamp(1e9 - 1, UTC).replace(microsecond=999999)
+
+
 @pytest.mark.parametrize("offset", [-3e-7, -6e-7, -1e-6, 0.0, 3e-7, 6e-7])
 def test_a_float_within_a_microsecond_of_an_edge_is_on_the_same_side_on_every_path(offset):
     """The compiled path compares the float itself; the others converted it
