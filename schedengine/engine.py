@@ -26,8 +26,8 @@ from .results import Change, Explanation, Segment, StateResult
 from .times import HORIZON, MAX_DATE, MIN_DATE, epoch_datetime
 from .results import Validation
 from .tree import CustomerTree, validate_records
-from .wire import (LIST, Envelope, Format, dump_customers, json_lines_record_error, parse_customers, read_document,
-                   read_each_record, read_records_lazily, split_document, write_customers_atomic)
+from .wire import (LIST, Envelope, Format, decoded_records, dump_customers, json_lines_record_error, parse_customers,
+                   read_document, read_each_record, read_records_lazily, split_document, write_customers_atomic)
 
 __all__ = ["Engine", "Instant", "validate_file"]
 
@@ -118,6 +118,7 @@ class Engine:
         if validate:
             document, fmt = read_document(path)  # every record decoded now: errors name file and line
             records, envelope = split_document(document)
+            records = decoded_records(records)
         else:
             records, fmt, envelope = read_records_lazily(path)
         try:

@@ -38,7 +38,7 @@ from .records import Customer, WireModel, item_path, parse_model, record_id
 __all__ = ["Format", "Envelope", "LIST", "detect_format", "decode", "encode", "customer_list", "split_document",
            "parse_customers", "load_customers", "dump_customers", "write_customers_atomic", "locked_for_update",
            "read_document", "read_records_lazily", "decode_text", "json_text", "json_lines_record_error",
-           "read_each_record"]
+           "read_each_record", "decoded_records"]
 
 Format = Literal["json", "jsonl", "jsv"]
 _EXTENSIONS: dict[str, Format] = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsv": "jsv"}
@@ -202,6 +202,24 @@ def customer_list(document: Any) -> list[Any]:
     return split_document(document)[0]
 
 
+def decoded_records(records: list[Any], *, keep_going: bool = False) -> list[Any]:
+    """Decoded customer records for a CustomerTree, which takes a string for
+    a JSON Lines line kept undecoded: a string *found in* a document is not
+    a customer, and must not be decoded a second time. The first raises a
+    RecordError naming it; with `keep_going` each is replaced by its error
+    (what validate_records reports as that record's)."""
+    out = records
+    for i, item in enumerate(records):
+        if isinstance(item, str):
+            error = RecordError(f"customers[{i}]: expected a customer object, found str", path=f"customers[{i}]")
+            if not keep_going:
+                raise error
+            if out is records:
+                out = list(records)
+            out[i] = error
+    return out
+
+
 def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "raise",
                     problems: list[RecordError] | None = None) -> list[Customer]:
     """Decoded document -> Customer models. Strict by default; with
@@ -284,7 +302,7 @@ def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format
     if fmt == "jsonl":
         return [line for line in _lines(text) if line.strip()], fmt, LIST
     records, envelope = split_document(_decode_file(text, fmt, path))
-    return records, fmt, envelope
+    return decoded_records(records), fmt, envelope
 
 
 def read_each_record(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
@@ -297,7 +315,7 @@ def read_each_record(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
     text = _read_text(path)
     fmt = detect_format(path, text)
     if fmt != "jsonl":
-        return customer_list(_decode_file(text, fmt, path)), fmt
+        return decoded_records(customer_list(_decode_file(text, fmt, path)), keep_going=True), fmt
     records: list[Any] = []
     for number, line in enumerate(_lines(text), start=1):
         if line.strip():
@@ -305,7 +323,7 @@ def read_each_record(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
                 records.append(_load_json(line, str(path), line=number, path=f"$[{len(records)}]"))
             except WireFormatError as exc:
                 records.append(exc)
-    return records, fmt
+    return decoded_records(records, keep_going=True), fmt
 
 
 def json_lines_record_error(path: str | os.PathLike[str], index: int) -> WireFormatError | None:

@@ -431,3 +431,24 @@ def test_cli_undecodable_files_are_named_without_traceback(tmp_path, capsys):
     assert main(["patch", "acme", str(binary), "--dry-run"]) == 2  # a bad patch body is invalid input
     err = capsys.readouterr().err
     assert err.count(f"{binary}: line 1: not UTF-8 text") == 2 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name, text", [
+    ("customers.json", '[{"id": "a"}, "{\\"id\\": \\"zz\\"}"]'),
+    ("customers.jsonl", '{"id": "a"}\n"{\\"id\\": \\"zz\\"}"\n'),
+])
+def test_a_string_in_a_document_is_not_a_customer(tmp_path, name, text):
+    """The tree takes a string for a JSON Lines line kept undecoded, so a
+    JSON string among the records was decoded a second time: the strict
+    load and validate accepted customer "zz", the lazy load refused it."""
+    from schedengine.engine import validate_file
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    message = "customers[1]: expected a customer object, found str"
+    for validate in (True, False):
+        with pytest.raises(RecordError) as info:
+            Engine.from_file(path, validate=validate)
+        assert str(info.value) == message
+    report = validate_file(path)
+    assert [f.message for f in report.findings if f.severity == "error"] == [message]
