@@ -676,13 +676,15 @@ class CustomerTree:
                 warnings.append((f"{label}.schedule.rules",
                                  f"{len(schedule.rules)} rule(s) are ignored: the customer inherits "
                                  f"from {self.owner_id(cid)}"))
+            if schedule is not None and (schedule.rules or (schedule.time_zone_id or "").strip()):
                 try:
                     self.check_own_schedule(cid)
                 except ScheduleError as exc:  # not an error while ignored; it will be once Inherit is cleared
                     path = getattr(exc, "path", None) or f"{label}.schedule"
                     detail = str(exc).removeprefix(f"{path}: ")
-                    warnings.append((path, f"{detail} (ignored while the customer inherits; an error once "
-                                     "Inherit is cleared)"))
+                    if path.startswith(label):  # an ancestor's bad zone is reported at the ancestor
+                        warnings.append((path, f"{detail} (ignored while the customer inherits; an error once "
+                                         "Inherit is cleared)"))
             return warnings
         owner = self.schedule(cid)
         for p in owner.rules:

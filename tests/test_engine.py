@@ -246,6 +246,18 @@ def test_a_bad_rule_in_an_inheriting_schedule_is_a_validate_warning():
          'cleared)')]
 
 
+def test_a_bad_zone_in_an_inheriting_schedule_is_a_validate_warning():
+    """validate checked an inheriting schedule only when it had rules, while
+    a patch storing the same schedule was refused."""
+    records = _tiny([{"id": "r-open", "simpleRuleType": "Always", "state": "Open"}])
+    records[1]["schedule"]["timeZoneId"] = "Mars/X"
+    engine = Engine.from_records(records)
+    assert [w for w in engine.validate() if "Mars" in w[1]] == [
+        ('customers[1] (id "c").schedule.timeZoneId',
+         'unknown time zone "Mars/X" (expected an IANA name such as "America/New_York" or a Windows name such as '
+         '"Eastern Standard Time") (ignored while the customer inherits; an error once Inherit is cleared)')]
+
+
 @pytest.mark.parametrize("zone, at", [("UTC", "2024-08-16T20:00:00Z"), ("UTC", "2024-08-17T05:00:00Z"),
                                       ("America/New_York", "2024-03-10T05:00:00Z")])
 @pytest.mark.parametrize("mode", ["reference", "compiled"])
