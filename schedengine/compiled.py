@@ -36,7 +36,7 @@ from .results import Change, Segment, StateResult, check_segment_count
 from .recurrence import RuleWindows
 from .times import HORIZON, utc_offset_spans
 from .caches import copy_without, put_bounded
-from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
+from .tree import CustomerTree, OwnerSchedule, normalise_state, rules_up_to
 
 __all__ = ["CompiledEvaluator", "CHUNK_SECONDS", "MAX_CHUNKS"]
 
@@ -196,7 +196,7 @@ class _Compiled:
         chunk to the horizon be compiled.)"""
         best: int | None = None
         key = next(k for k, v in self.protos.items() if v is proto)
-        relevant = _up_to(self.chain[0].live_rules, key) if not self.chain[0].force_closed else ()
+        relevant = rules_up_to(self.chain[0].live_rules, key[2]) if not self.chain[0].force_closed else ()
         keys: list[tuple] = []  # each level's outcome at ts, worked out if a parent is read
         for i, schedule in enumerate(self.chain):
             for p in relevant:
@@ -217,7 +217,7 @@ class _Compiled:
             if not keys:
                 layers = _layers(self, ts, ts + 1, remember=False)  # one instant: no other form asks for it
                 keys = _decide_levels(self, layers, ts, self.force_closed_state, self.fallback_state)
-            relevant = _up_to(self.chain[i + 1].deciding_rules(wanted, self.fallback_state), keys[i + 1])
+            relevant = rules_up_to(self.chain[i + 1].deciding_rules(wanted, self.fallback_state), keys[i + 1][2])
         return best
 
 
@@ -515,16 +515,6 @@ def is_numpy_array(value: Any) -> bool:
 def _inside(starts: list[int], ends: list[int], wall: int) -> bool:
     i = bisect_right(starts, wall) - 1
     return i >= 0 and wall < ends[i]
-
-
-def _up_to(rules: Sequence[PreparedRule], key: tuple) -> Sequence[PreparedRule]:
-    """`rules` (a prefix of the live rules) cut after the rule deciding
-    outcome `key`, if it is among them."""
-    index = key[2]
-    for n, p in enumerate(rules):
-        if p.index == index:
-            return rules[: n + 1]
-    return rules
 
 
 def _layers(compiled: _Compiled, t0: int, t1: int, remember: bool = True) -> list:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from .records import SimpleSchedulingRuleTypes
 from .results import Change, Explanation, RuleStep, Segment, StateResult, check_segment_count
 from .times import HORIZON, utc_offset_spans
-from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state
+from .tree import CustomerTree, OwnerSchedule, PreparedRule, normalise_state, rules_up_to
 
 __all__ = ["ReferenceEvaluator"]
 
@@ -120,7 +120,7 @@ class ReferenceEvaluator:
         # At each level, rules after the matched one cannot decide anything
         # until it, or a rule before it, has an edge.
         schedule = self.tree.schedule(chain[0])
-        relevant = _up_to(() if schedule.force_closed else schedule.live_rules, outcomes[0])
+        relevant = rules_up_to(() if schedule.force_closed else schedule.live_rules, _index(outcomes[0]))
         for i, oid in enumerate(chain):
             schedule = self.tree.schedule(oid)
             time_rules = [p for p in relevant if p.kind is TIME and self.tree.can_match(p)]
@@ -129,8 +129,8 @@ class ReferenceEvaluator:
             wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
             if not wanted or i + 1 == len(chain):
                 break
-            relevant = _up_to(self.tree.schedule(chain[i + 1]).deciding_rules(wanted, self.policy.fallback_state),
-                              outcomes[i + 1])
+            relevant = rules_up_to(self.tree.schedule(chain[i + 1]).deciding_rules(wanted, self.policy.fallback_state),
+                                   _index(outcomes[i + 1]))
         return best
 
     @staticmethod
@@ -246,12 +246,9 @@ class ReferenceEvaluator:
         )
 
 
-def _up_to(rules: Sequence[PreparedRule], outcome: Outcome) -> Sequence[PreparedRule]:
-    """`rules` (a prefix of the live rules) cut after the rule that gave
-    `outcome`, if it is among them."""
-    if outcome.rule is not None and outcome.rule in rules:
-        return rules[: rules.index(outcome.rule) + 1]
-    return rules
+def _index(outcome: Outcome) -> int | None:
+    """The record index of the rule that gave `outcome` (None: no rule did)."""
+    return outcome.rule.index if outcome.rule is not None else None
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -57,6 +57,17 @@ def normalise_state(name: str | None) -> str:
     return (name or "").strip().casefold()
 
 
+def rules_up_to(rules: Sequence["PreparedRule"], index: int | None) -> Sequence["PreparedRule"]:
+    """`rules` (a prefix of an owner's live rules, in evaluation order) cut
+    after the rule whose record index is `index`, if it is among them: the
+    rules after the one deciding now cannot decide anything until it, or a
+    rule before it, has an edge."""
+    for n, p in enumerate(rules):
+        if p.index == index:
+            return rules[: n + 1]
+    return rules
+
+
 # Customers read lazily (JSON Lines text, wire dicts) are parsed into models
 # when first needed and kept only in a FIFO of this many: a model is ~20 KB
 # against ~1 KB of text, and once a customer's owner and schedule are
