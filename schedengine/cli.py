@@ -168,7 +168,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         _print_json([s.to_json() for s in segments])
         return 0
     zone = _zone(engine, args.customer)
-    bounds = [t for s in segments for t in (s.start, s.end)]
+    # Precision from the local times: an offset with seconds (LMT, Monrovia's
+    # -00:44:30 until 1972) puts seconds there that the UTC bounds lack.
+    bounds = [t.astimezone(zone) for s in segments for t in (s.start, s.end)]
     spec = ("microseconds" if any(t.microsecond for t in bounds) else
             "seconds" if any(t.second for t in bounds) else "minutes")
 

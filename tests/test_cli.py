@@ -323,6 +323,17 @@ def test_timeline_shows_seconds_when_a_bound_has_them(capsys):
     ]
 
 
+def test_timeline_shows_the_seconds_of_an_offset_with_seconds(capsys, tmp_path):
+    """Monrovia was at -00:44:30 until 1972: whole UTC minutes are local
+    times with 30 seconds, which the precision (chosen from UTC) cut off."""
+    tree = tmp_path / "monrovia.json"
+    tree.write_text(json.dumps([{"id": "m", "schedule": {"timeZoneId": "Africa/Monrovia", "defaultState": "Closed"}}]))
+    code, out, err = run(capsys, "timeline", "m", "--customers", str(tree), "--start", "1970-03-02T00:00:00Z",
+                         "--end", "1970-03-02T01:00:00Z")
+    assert code == 0, err
+    assert out.splitlines()[1] == "Sun 1970-03-01 23:15:30-00:44:30 - Mon 1970-03-02 00:15:30-00:44:30  Closed  default"
+
+
 # --- regression: week crashed (StopIteration) with more than 36 states
 
 def many_states_tree(tmp_path, n):
