@@ -45,6 +45,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import islice
+from math import lcm
 from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -57,7 +58,7 @@ from .records import (
 from .times import MAX_WALL, MIN_DATE, parse_date, parse_time, parse_until, resolve_zone
 
 __all__ = [
-    "DAILY_OCCURRENCE_LIMIT", "MAX_INTERVAL", "OCCURRENCE_LIMIT", "RuleWindows", "WORK", "check_rule",
+    "DAILY_OCCURRENCE_LIMIT", "MAX_INTERVAL", "OCCURRENCE_LIMIT", "RuleWindows", "STEADY_PERIOD_LIMIT", "WORK", "check_rule",
     "rule_kind", "rule_to_rrule", "rule_windows", "to_rrule_string",
 ]
 
@@ -68,6 +69,9 @@ OCCURRENCE_LIMIT = 100_000
 QUERY_DAYS = 10
 #: Most occurrences a day a rule that is enumerated may have (``OCCURRENCE_LIMIT / QUERY_DAYS``).
 DAILY_OCCURRENCE_LIMIT = OCCURRENCE_LIMIT // QUERY_DAYS
+#: Longest period :meth:`RuleWindows.steady` reports, in seconds (five weeks: Daily every 5 days on
+#: some weekdays, Minutely every 7 minutes); a longer one would take too many windows to check.
+STEADY_PERIOD_LIMIT = 35 * 86400
 
 DAY = timedelta(days=1)
 _SHIFT = timedelta(days=146097 * 19)  # 7,600 years: MAX_WALL + _SHIFT == year 10000
@@ -1098,6 +1102,38 @@ class RuleWindows:
             self._last_end = self._latest_end()
             self._last_known = True
         return start, self._last_end
+
+    def steady(self) -> tuple[datetime, int] | None:
+        """(wall time W, period in seconds P) such that for every wall time x >= W,
+        ``contains(x) == contains(x + P)`` (until MAX_WALL); None when no period of at most
+        :data:`STEADY_PERIOD_LIMIT` is known. A rule known up front is constant after its last
+        edge (a continuous union: after its start). Otherwise only rules without an end whose
+        occurrences repeat in a fixed length: Daily, Weekly and sub-daily ones whose only day
+        filter is a set of weekdays (Monthly and Yearly ones, and month or year day filters,
+        follow the calendar). Used to prove that a state can never change again."""
+        if self._fixed is None:
+            self._first_occurrence()
+        if self._fixed is not None:
+            if not self._fixed:
+                return datetime.min, 86400
+            start, end = self._fixed[-1]
+            return (start if end >= MAX_WALL else end), 86400
+        spec = self._spec
+        if (spec.until is not None or spec.bymonth or spec.byweekno or spec.byyearday or spec.bymonthday
+                or spec.byday_nth or spec.freq in (_rr.YEARLY, _rr.MONTHLY)):
+            return None
+        week_filter = bool(spec.byday_plain) and len(spec.byday_plain) < 7
+        if spec.freq == _rr.WEEKLY:
+            period = 7 * 86400 * spec.interval
+        elif spec.freq == _rr.DAILY:
+            period = lcm(86400 * spec.interval, 7 * 86400 if week_filter else 86400)
+        else:  # in-phase periods at the same times of day (and weekdays) again after this
+            step = _UNIT_SECONDS[spec.freq] * spec.interval  # type: ignore[index]
+            period = lcm(step, 7 * 86400 if week_filter else 86400)
+        if period > STEADY_PERIOD_LIMIT:
+            return None
+        # an instant's membership depends on the occurrences up to a day and a window before it
+        return spec.dtstart + max(spec.duration, DAY) + DAY, period
 
     def _latest_end(self) -> datetime | None:
         spec = self._spec

@@ -15,6 +15,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from math import lcm
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ from .records import (
     SimpleSchedulingRuleTypes,
     Tag,
 )
-from .recurrence import RuleWindows, check_rule, rule_kind, rule_windows
+from .recurrence import STEADY_PERIOD_LIMIT, RuleWindows, check_rule, rule_kind, rule_windows
 from .results import Finding, Validation, frozen
 from .times import resolve_zone
 
@@ -74,6 +75,8 @@ def rules_up_to(rules: Sequence["PreparedRule"], index: int | None) -> Sequence[
 # prepared (and kept) its model is rarely needed again, so a process that
 # touches all of a million customers does not grow by 20 GB.
 MODEL_CACHE = 10_000
+#: Most levels whose steady states (CustomerTree._steady_states) are remembered.
+STEADY_CACHE = 10_000
 _ABSENT = object()  # not in a cache (a cached schedule may be None)
 
 _PATH_MARK = "\x00rule\x00"  # stands for a rule's path in shared warnings
@@ -303,6 +306,8 @@ class CustomerTree:
         self._windows: dict[tuple[str, str], RuleWindows] = {}
         self._by_fingerprint: dict[str, OwnerSchedule] = {}
         self._rule_warnings: dict[tuple[str, str], list[ScheduleWarning]] = {}
+        # (fingerprint, live rule indexes, parent state) -> a level's steady states (_steady_states)
+        self._steady: dict[tuple, frozenset[str]] = {}
 
     def derive(self, replaced: dict[str, Customer], affected: Iterable[str]) -> "CustomerTree":
         """A new tree in which the customers in `replaced` (already in the
@@ -343,6 +348,7 @@ class CustomerTree:
         new._windows = dict(self._windows)
         new._by_fingerprint = dict(self._by_fingerprint)
         new._rule_warnings = dict(self._rule_warnings)
+        new._steady = dict(self._steady)
         return new
 
     def _check_cycle_through(self, customer_id: str) -> None:
@@ -647,6 +653,7 @@ class CustomerTree:
             else:
                 wall = at.astimezone(schedule.zone).replace(tzinfo=None) - timedelta(days=1)
                 tail = True
+                alive: list[PreparedRule] = []
                 for p in schedule.live_rules:
                     if not self.can_match(p):
                         continue
@@ -656,14 +663,60 @@ class CustomerTree:
                             continue  # no window now or later
                     elif p.kind is CUSTOMER_STATE and p.customer_state not in parent_states:
                         continue
+                    alive.append(p)
                     states.add(normalise_state(p.state))
                     if p.kind is ALWAYS and not p.condition:
                         tail = False
                         break
                 if tail:
                     states.add(normalise_state(schedule.default_state or self.policy.fallback_state))
+                if len(states) > 1:
+                    states = self._steady_states(schedule, alive, parent_states, wall) or states
             parent_states = frozenset(states)
         return parent_states
+
+    def _steady_states(self, schedule: OwnerSchedule, alive: list[PreparedRule],
+                       parent_states: frozenset[str], wall: datetime) -> frozenset[str] | None:
+        """The exact states (normalised) of one level at every wall time from `wall` on, when its
+        rules repeat from there (RuleWindows.steady): one common period holds them all. None when
+        some rule does not repeat (Monthly, Yearly, an end to come), a conditional rule may match,
+        or a CustomerState rule's parent may be in more than one state.
+
+        Without this a schedule whose state never changes but whose rules keep changing (two
+        shifts of "Open" around the clock) made next_change walk every edge to the horizon."""
+        parent = next(iter(parent_states)) if len(parent_states) == 1 else None
+        period = 86400
+        for p in alive:
+            if p.condition or (p.kind is CUSTOMER_STATE and parent is None):
+                return None
+            if p.kind is TIME:
+                steady = p.windows.steady()  # type: ignore[union-attr]
+                if steady is None or steady[0] > wall:
+                    return None
+                period = lcm(period, steady[1])
+        if period > STEADY_PERIOD_LIMIT:
+            return None
+        key = (schedule.fingerprint, tuple(p.index for p in alive), parent)
+        found = self._steady.get(key)
+        if found is not None:
+            return found
+        # The states at one period's every window edge: the same as at every later wall time.
+        end = wall + timedelta(seconds=period)
+        windows = {p.index: p.windows.windows(wall, end) for p in alive if p.kind is TIME}  # type: ignore[union-attr]
+        points = {wall, *(edge for spans in windows.values() for span in spans for edge in span if wall < edge < end)}
+        default = normalise_state(schedule.default_state or self.policy.fallback_state)
+        states: set[str] = set()
+        for x in points:
+            for p in alive:
+                if (p.kind is ALWAYS or (p.kind is CUSTOMER_STATE and p.customer_state == parent)
+                        or (p.kind is TIME and any(a <= x < b for a, b in windows[p.index]))):
+                    states.add(normalise_state(p.state))
+                    break
+            else:
+                states.add(default)
+        found = frozenset(states)
+        put_bounded(self._steady, key, found, STEADY_CACHE)
+        return found
 
     def check(self) -> list[tuple[str, str]]:
         """Prepare every owner's schedule (raising the first error) and return
