@@ -35,7 +35,7 @@ __all__ = [
     "AppSettings", "BillingItem", "BillingSettings", "Customer", "CustomerBreadcrumb",
     "DayOfWeek", "EntityIntegrationData", "PatchCustomer", "Schedule", "ScheduleDay",
     "SchedulingRule", "SchedulingRuleFrequency", "SimpleSchedulingRuleTypes", "Struct",
-    "Tag", "TagColors", "ThirdPartyId", "Value", "item_path", "parse_model", "record_id", "shown",
+    "Tag", "TagColors", "ThirdPartyId", "Value", "item_path", "json_string", "parse_model", "record_id", "shown",
     "unknown_fields", "wire_key",
 ]
 
@@ -387,11 +387,21 @@ def record_id(item: Any) -> str | None:
     return text if text.strip() else None
 
 
+def json_string(text: Any) -> str:
+    """`text` as JSON writes a string, non-ASCII kept (``"acme-ny"``,
+    ``"a\\"b"``): how a message quotes an id, so that a quote, backslash or
+    line break inside it cannot end the quotes or the line."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
 def item_path(base: str, index: int | None, ident: Any = None) -> str:
     """``base[index]``, with `` (id "x")`` when the element has an id:
-    ``customers[3] (id "acme-ny")``, ``schedule.rules[2] (id "r-lunch")``."""
+    ``customers[3] (id "acme-ny")``, ``schedule.rules[2] (id "r-lunch")``;
+    the id quoted by :func:`json_string`."""
     where = f"{base}[{index}]" if index is not None else base
-    return f'{where} (id "{ident}")' if ident is not None and str(ident).strip() else where
+    if ident is None or not str(ident).strip():
+        return where
+    return f"{where} (id {json_string(ident)})"
 
 
 def shown(value: Any) -> str:

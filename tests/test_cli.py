@@ -441,3 +441,29 @@ def test_week_symbols_are_ascii_and_a_blank_state_is_shown_quoted(capsys, tmp_pa
     cells = row(out, "Tue 2027-07-06")
     assert cells.isascii() and len(cells) == 48 and len(set(cells)) == 2
     assert f'{cells[24]} = " "' in out and f"{cells[0]} = 営業中" in out
+
+
+# --- regression: an id holding a quote, backslash or line break was printed raw inside (id "...")
+
+def test_ids_in_paths_are_quoted_as_json(capsys, tmp_path):
+    weird, rule = 'we"ird\\id\n', 'r"1'
+    path = _write(tmp_path, "quotes.json", [
+        {"id": weird, "schedule": {"timeZoneId": "UTC", "rules": [{"id": rule, "startTime": "25:00",
+                                                                   "frequency": "Daily"}]}},
+        {"id": "plain", "schedule": {"timeZoneId": "UTC", "rules": [{"id": "r-ok", "startTime": "24:30"}]}}])
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 1
+    assert err.splitlines() == [
+        r'error: customers[0] (id "we\"ird\\id\n").schedule.rules[0] (id "r\"1").startTime: "25:00" is not a time '
+        "(expected HH:MM)",
+        'error: customers[1] (id "plain").schedule.rules[0] (id "r-ok").startTime: "24:30" is not a time '
+        "(expected HH:MM)"]  # an ordinary id reads as before
+
+
+def test_patch_messages_quote_ids_as_json(capsys, tmp_path):
+    tree = _write(tmp_path, "tree.json", [{"id": 'a"b', "schedule": {"timeZoneId": "UTC"}}])
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"tagIds": ["no\\such"]}))
+    code, _, err = run(capsys, "patch", 'a"b', str(body), "--customers", str(tree), "--dry-run")
+    assert code == 2
+    assert err.startswith(r'error: patch of "a\"b": tagIds[0]: unknown tag "no\\such" (the tree knows 0 tag(s))')
