@@ -467,3 +467,44 @@ def test_patch_messages_quote_ids_as_json(capsys, tmp_path):
     code, _, err = run(capsys, "patch", 'a"b', str(body), "--customers", str(tree), "--dry-run")
     assert code == 2
     assert err.startswith(r'error: patch of "a\"b": tagIds[0]: unknown tag "no\\such" (the tree knows 0 tag(s))')
+
+
+# --- regression: a 5,000-character value was quoted whole (or gave Python's int-limit message)
+
+LONG_DIGITS, LONG_TEXT = "9" * 5000, "x" * 5000
+
+
+@pytest.mark.parametrize("argv, code, fragment", [
+    (["state-at", "acme", "--at", LONG_DIGITS], 2, "--at: '999"),
+    (["state-at", "acme", f"--at={LONG_DIGITS}.5"], 2, "--at: '999"),  # not "inf", the number it reads as
+    (["state-at", "acme", "--at", LONG_TEXT], 2, "is not an ISO 8601 instant"),
+    (["timeline", "acme", "--start", "2027-07-06", "--end", LONG_TEXT], 2, "--end: 'xxx"),
+    (["state-at", LONG_TEXT], 3, 'unknown customer "xxx'),
+    (["state-at", "acme", "--policy-default-time-zone", LONG_TEXT], 2, 'unknown time zone "xxx'),
+    (["next-change", "acme", "--count", LONG_TEXT], 2, "--count: 'xxx"),
+    (["state-at", "acme", "--policy-priority", LONG_TEXT], 2, "invalid choice: 'xxx"),
+    ([LONG_TEXT], 2, "invalid choice: 'xxx"),
+    (["state-at", "acme", LONG_TEXT], 2, "unrecognized arguments: xxx"),
+])
+def test_a_long_value_is_quoted_short_with_its_length(capsys, argv, code, fragment):
+    try:
+        got, out, err = run(capsys, *argv)
+    except SystemExit as exited:  # argparse's refusals
+        got, (out, err) = exited.code, capsys.readouterr()
+    assert got == code and out == ""
+    assert fragment in err and "Traceback" not in err and "int_max_str_digits" not in err
+    assert "...' (5,0" in err or '..." (5,0' in err or "... (5,0" in err
+    assert "x" * 61 not in err and "9" * 61 not in err
+    assert max(len(line) for line in err.splitlines()) < 250
+
+
+@pytest.mark.parametrize("argv", [
+    ["state-at", "acme", "--customers", "/no/such/" + LONG_TEXT],
+    ["patch", "acme", "/no/such/" + LONG_TEXT, "--dry-run"],
+])
+def test_a_long_file_name_is_cut_at_240_characters(capsys, argv):
+    """A file name is shown whole up to 240 characters (cut at 60 it would
+    be no use), and cut with its length beyond."""
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "/no/such/xxx" in err and "... (5,009 characters): cannot read" in err and "x" * 241 not in err
