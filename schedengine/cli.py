@@ -118,6 +118,43 @@ def _instant_value(text: str) -> str | int | float:
     return text
 
 
+INSTANT_OPTIONS = ("--at", "--start", "--end")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _joined_instants(argv: Sequence[str]) -> list[str]:
+    """`argv` with each instant option followed by a negative number joined
+    to it: `--at -5e9` becomes `--at=-5e9`. argparse takes only `-5` and
+    `-1.5` for negative numbers; `-5e9` it reads as an unknown option and
+    refuses `--at` ("expected one argument"). An unambiguous abbreviation
+    (`--st` for `--start`) counts as its option, as argparse reads it; `--`
+    ends the options."""
+    def is_instant_option(token: str) -> bool:
+        return len(token) > 2 and sum(o.startswith(token) for o in INSTANT_OPTIONS) == 1
+
+    joined: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return joined + list(argv[i:])
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        if is_instant_option(token) and following.startswith("-") and _is_number(following):
+            joined.append(f"{token}={following}")
+            i += 2
+        else:
+            joined.append(token)
+            i += 1
+    return joined
+
+
 def _when(engine: Engine, customer: str, text: str | None, option: str) -> datetime:
     """The instant an option (`--at`, `--start`, `--end`) names. A refusal
     names the option and quotes the text as typed (cut when long): the
@@ -410,7 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     when_help = ("an instant: ISO 8601 (with an offset, or else the owner's local wall time; basic forms such as "
                  "20270706 or 20270706T121500 too), epoch seconds (a plain number that is not an ISO date: "
-                 "20270706 is a date, 1814846400 epoch seconds), or 'now' (any case)")
+                 "20270706 is a date, 1814846400 epoch seconds; negative in any form too, -86400 or -5e9), "
+                 "or 'now' (any case)")
     customer_help = "the customer's Id"
 
     def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
@@ -474,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _joined_instants(sys.argv[1:] if argv is None else argv)
     _GIVEN.set(_given_values(argv))
     parser = build_parser()
     args = parser.parse_args(argv)

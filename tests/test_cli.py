@@ -508,3 +508,29 @@ def test_a_long_file_name_is_cut_at_240_characters(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert "/no/such/xxx" in err and "... (5,009 characters): cannot read" in err and "x" * 241 not in err
+
+
+# --- regression: `--at -5e9` was refused ("expected one argument"): argparse took -5e9 for an option
+
+@pytest.mark.parametrize("text, expected", [
+    ("-5e9", "1811-07-23T15:06:40+00:00"),
+    ("-5E+9", "1811-07-23T15:06:40+00:00"),
+    ("-1.5", "1969-12-31T23:59:58.500000+00:00"),
+    ("-.5e1", "1969-12-31T23:59:55+00:00"),
+    ("-86400", "1969-12-31T00:00:00+00:00"),
+])
+def test_negative_epoch_seconds_in_any_float_form(capsys, text, expected):
+    code, out, err = run(capsys, "state-at", "acme", "--at", text, "--json")
+    assert code == 0, err
+    assert json.loads(out)["at"] == expected
+    code, out, err = run(capsys, "timeline", "acme", "--start", text, "--end", "-1e-6", "--json")  # and --start, --end
+    assert code == 0, err
+    assert (json.loads(out)[0]["start"], json.loads(out)[-1]["end"]) == (expected, "1969-12-31T23:59:59.999999+00:00")
+
+
+def test_negative_epoch_seconds_after_an_abbreviated_option_and_not_after_double_dash(capsys):
+    code, out, err = run(capsys, "next-change", "acme", "--a", "-5e9", "--json")
+    assert code == 0, err
+    with pytest.raises(SystemExit):
+        main(["state-at", "--", "acme", "--at", "-5e9"])  # after "--" nothing is an option: two extra arguments
+    assert "unrecognized arguments: --at -5e9" in capsys.readouterr().err
