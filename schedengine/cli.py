@@ -34,6 +34,9 @@ EXIT_ERRORS = 1  # validate found errors
 EXIT_INVALID = 2
 EXIT_UNKNOWN = 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+# The last instant the library accepts (instants are before END_INSTANT, 9998-01-01 UTC): where a
+# default end (timeline's start + 7 days, the end of week's week) stops instead of being refused.
+LAST_INSTANT = END_INSTANT - timedelta(microseconds=1)
 
 
 # What the operator typed (and $SCHEDENGINE_CUSTOMERS), for _clip_given.
@@ -182,9 +185,17 @@ def _zone(engine: Engine, customer: str) -> ZoneInfo:
 def _week_after(engine: Engine, customer: str, start: datetime) -> datetime:
     """`start` + 7 days of the owner's local calendar: the same wall time a
     week later, read as a naive instant is (so a local midnight gives a local
-    midnight, whatever DST change lies between)."""
-    wall = start.astimezone(_zone(engine, customer)).replace(tzinfo=None, fold=0)
-    return engine.instant(customer, wall + timedelta(days=7))
+    midnight, whatever DST change lies between). Past the last instant the
+    library accepts, it is that instant (LAST_INSTANT): the operator gave a
+    start, not this end, and a refusal quoting it would puzzle them."""
+    zone = _zone(engine, customer)
+    wall = start.astimezone(zone).replace(tzinfo=None, fold=0) + timedelta(days=7)
+    if wall.replace(tzinfo=zone) > LAST_INSTANT:
+        print(f"note: the default end (--start + 7 days, {wall.replace(tzinfo=zone).isoformat()}) is past the "
+              f"last accepted instant; the timeline ends at {LAST_INSTANT.astimezone(zone).isoformat()} instead "
+              f"(instants must be before {END_INSTANT.date()} UTC; pass --end to choose the end)", file=sys.stderr)
+        return LAST_INSTANT
+    return engine.instant(customer, wall)
 
 
 def _local(engine: Engine, customer: str, at: datetime | None) -> str:
@@ -255,7 +266,10 @@ def cmd_next_change(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     engine = _engine(args)
     start = _when(engine, args.customer, args.start, "--start")
-    end = _when(engine, args.customer, args.end, "--end") if args.end else _week_after(engine, args.customer, start)
+    if args.end:
+        end = _when(engine, args.customer, args.end, "--end")
+    else:
+        end = _week_after(engine, args.customer, start)
     segments = engine.timeline(args.customer, start, end)
     if args.json:
         _print_json([s.to_json() for s in segments])
@@ -291,10 +305,11 @@ def cmd_week(args: argparse.Namespace) -> int:
     zone = _zone(engine, args.customer)
     monday = at.astimezone(zone).date()
     monday -= timedelta(days=monday.weekday())
-    start = datetime.combine(monday, datetime.min.time(), zone)
-    end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone)
+    # The first and last weeks of the accepted range are drawn up to its ends (blank beyond).
+    start = max(datetime.combine(monday, datetime.min.time(), zone), FIRST_INSTANT)
+    end = min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone), LAST_INSTANT)
     segments = engine.timeline(args.customer, start, end)
-    print(f"{args.customer}: week of {monday:%a %d %b %Y}")
+    print(f"{args.customer}: week of {monday:%a %d %b} {monday.year:04d}")  # %Y gives "2" for year 0002
     print(week_grid(segments, zone, monday))
     return 0
 
@@ -480,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("customer", help=customer_help)
     p.add_argument("--start", metavar="WHEN", required=True, help="the start of the range (required); " + when_help)
     p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; "
-                                                 "default: start + 7 days (the same local wall time a week later)")
+                                                 "default: start + 7 days (the same local wall time a week later), "
+                                                 "stopping at the last accepted instant (9997-12-31T23:59:59.999999Z, "
+                                                 "with a note on stderr) when that is past it")
     p.add_argument("--json", action="store_true",
                    help='print a JSON list of the segments, each {"start", "end" (ISO 8601 in UTC), "state", '
                         '"reason", "ruleId"}')
@@ -491,7 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
              "cell 30 minutes of wall-clock time. A cell shows the symbol of the state that holds all through "
              "it (both passes of an hour a fall-back repeats), '*' where the state changes within it, '.' where "
              "the wall clock skips it. The legend names each symbol, and lists the states seen only within "
-             "'*' cells.")
+             "'*' cells. The first and last weeks of the accepted instants (0002-01-01 to before 9998-01-01 UTC) are "
+             "drawn up to those ends, blank beyond.")
     p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)

@@ -534,3 +534,34 @@ def test_negative_epoch_seconds_after_an_abbreviated_option_and_not_after_double
     with pytest.raises(SystemExit):
         main(["state-at", "--", "acme", "--at", "-5e9"])  # after "--" nothing is an option: two extra arguments
     assert "unrecognized arguments: --at -5e9" in capsys.readouterr().err
+
+
+# --- regression: near the end of the accepted range (instants before 9998-01-01 UTC) a default end past it
+# --- was refused, quoting an instant the operator never typed
+
+def test_timeline_default_end_stops_at_the_last_accepted_instant(capsys):
+    code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-30T00:00:00Z", "--json")
+    assert code == 0, err
+    segments = json.loads(out)
+    assert (segments[0]["start"], segments[-1]["end"]) == ("9997-12-30T00:00:00+00:00",
+                                                           "9997-12-31T23:59:59.999999+00:00")
+    assert err == ("note: the default end (--start + 7 days, 9998-01-05T19:00:00-05:00) is past the last accepted "
+                   "instant; the timeline ends at 9997-12-31T18:59:59.999999-05:00 instead (instants must be before "
+                   "9998-01-01 UTC; pass --end to choose the end)\n")
+    code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-24T00:00:00Z", "--json")  # a week fits
+    assert (code, err, json.loads(out)[-1]["end"]) == (0, "", "9997-12-31T00:00:00+00:00")
+    code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-30T00:00:00Z", "--end", "9998-01-02")
+    assert code == 2 and err.startswith("error: --end: '9998-01-02' is out of range")  # an end typed is checked
+
+
+@pytest.mark.parametrize("at, first, last", [
+    ("9997-12-31T12:00:00Z", "Mon 9997-12-29 " + "A" * 48, "Sun 9998-01-04 " + " " * 48),
+    ("0002-01-01T00:00:00Z", "Mon 0001-12-31 " + " " * 38 + "A" * 10, "Sun 0002-01-06 " + "A" * 48),
+])
+def test_week_at_either_end_of_the_accepted_range_is_drawn_up_to_it(capsys, at, first, last):
+    code, out, err = run(capsys, "week", "acme", "--at", at)
+    assert (code, err) == (0, "")
+    rows = [line for line in out.splitlines() if line[:3] in ("Mon", "Sun") and line[3:4] == " "]
+    assert (rows[0], rows[-1]) == (first, last)
+    assert "blank = outside the instants schedengine accepts (0002-01-01 to before 9998-01-01 UTC)" in out
+    assert "A = After Hours" in out
