@@ -508,8 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
              "cell 30 minutes of wall-clock time. A cell shows the symbol of the state that holds all through "
              "it (both passes of an hour a fall-back repeats), '*' where the state changes within it, '.' where "
              "the wall clock skips it. The legend names each symbol, and lists the states seen only within "
-             "'*' cells. The first and last weeks of the accepted instants (0002-01-01 to before 9998-01-01 UTC) are "
-             "drawn up to those ends, blank beyond.")
+             "'*' cells. State names compare trimmed and in any case, as rules compare them: 'Open' and "
+             "'OPEN ' are one state, named by its first spelling in the week. The first and last weeks of the "
+             "accepted instants (0002-01-01 to before 9998-01-01 UTC) are drawn up to those ends, blank beyond.")
     p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)

@@ -8,8 +8,10 @@ from bisect import bisect_right
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .records import json_string
 from .results import Segment
 from .times import MAX_DATE, MIN_DATE, utc_offset_spans
+from .tree import normalise_state
 
 __all__ = ["week_grid"]
 
@@ -102,7 +104,18 @@ def week_grid(segments: list[Segment], zone: ZoneInfo, monday: date) -> str:
     gets no symbol: the legend lists it as seen only within '*' cells.
     Segments that cover less than the week (the first and last weeks of the
     instants the engine accepts) leave the cells outside them OUTSIDE
-    (blank); a cell on the edge is drawn from its part inside."""
+    (blank); a cell on the edge is drawn from its part inside.
+
+    State names compare as SPEC §4 compares them, trimmed and
+    case-insensitively: "Open" and "OPEN " are one state, with one symbol,
+    named by the spelling it first has in the week; the legend lists the
+    other spellings after it (``O = Open (also "OPEN ")``)."""
+    keys = [normalise_state(s.state) for s in segments]
+    spellings: dict[str, list[str]] = {}  # per state, in the order the week first shows each
+    for s, key in zip(segments, keys):
+        seen = spellings.setdefault(key, [])
+        if s.state not in seen:
+            seen.append(s.state)
     starts = [s.start.timestamp() for s in segments]
 
     def states_within(parts: list[tuple[float, float]]) -> list[str] | None:
@@ -112,19 +125,21 @@ def week_grid(segments: list[Segment], zone: ZoneInfo, monday: date) -> str:
         for a, b in parts:
             j = max(bisect_right(starts, a) - 1, 0)
             while j < len(segments) and starts[j] < b:
-                if segments[j].end.timestamp() > a and segments[j].state not in found:
-                    found.append(segments[j].state)
+                if segments[j].end.timestamp() > a and keys[j] not in found:
+                    found.append(keys[j])
                 j += 1
         return found
 
     covered = (starts[0], segments[-1].end.timestamp()) if segments else None
     held = [[states_within(parts) for parts in row] for row in _cells(zone, monday, covered)]
     whole = {cell[0] for row in held for cell in row if cell is not None and len(cell) == 1}
-    states: list[str] = []
-    for s in segments:
-        if s.state not in states:
-            states.append(s.state)
-    symbol = _symbols([s for s in states if s in whole])
+    states = list(spellings)
+    by_name = _symbols([spellings[k][0] for k in states if k in whole])
+    symbol = {k: by_name[spellings[k][0]] for k in states if k in whole}
+
+    def named(key: str) -> str:
+        first, *others = spellings[key]
+        return _named(first) + (f" (also {', '.join(map(json_string, others))})" if others else "")
 
     def shown(cell: list[str] | None) -> str:
         if cell is None:
@@ -133,6 +148,7 @@ def week_grid(segments: list[Segment], zone: ZoneInfo, monday: date) -> str:
 
     grid = ["".join(shown(cell) for cell in row) for row in held]
     drawn = "".join(grid)
+
     def day_label(day: date) -> str:  # isoformat, not %Y: glibc writes year 2 as "2", not "0002"
         return f"{day:%a} {day.isoformat()}"
 
@@ -147,9 +163,9 @@ def week_grid(segments: list[Segment], zone: ZoneInfo, monday: date) -> str:
     markers += ([f"blank = outside the instants schedengine accepts ({MIN_DATE} to before "
                  f"{MAX_DATE.year + 1}-01-01 UTC)"] if OUTSIDE in drawn else [])
     lines += _wrapped(markers)
-    lines += _wrapped([f"{symbol[s]} = {_named(s)}" for s in states if s in whole and symbol[s] != SHARED])
-    shared = [_named(s) for s in states if s in whole and symbol[s] == SHARED]
+    lines += _wrapped([f"{symbol[k]} = {named(k)}" for k in states if k in whole and symbol[k] != SHARED])
+    shared = [named(k) for k in states if k in whole and symbol[k] == SHARED]
     lines += _wrapped(shared, f"{SHARED} = any one of these states (more states than symbols):", ", ")
-    lines += _wrapped([_named(s) for s in states if s not in whole],
+    lines += _wrapped([named(k) for k in states if k not in whole],
                       f"within {CHANGES} cells only (never a whole cell):", ", ")
     return "\n".join(lines)

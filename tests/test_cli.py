@@ -565,3 +565,24 @@ def test_week_at_either_end_of_the_accepted_range_is_drawn_up_to_it(capsys, at, 
     assert (rows[0], rows[-1]) == (first, last)
     assert "blank = outside the instants schedengine accepts (0002-01-01 to before 9998-01-01 UTC)" in out
     assert "A = After Hours" in out
+
+
+# --- regression: week drew "Open" and "OPEN " (equal as SPEC §4 compares states) as two states
+
+def test_week_draws_states_equal_but_for_case_and_spaces_as_one(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "Open",
+        "rules": [daily("b", "OPEN ", "10:00", "12:00"), daily("m", " open", "14:10", "14:20"),
+                  daily("x", "Closed", "18:00", "19:00")]}}])
+    assert row(out, "Tue 2027-07-06") == "O" * 36 + "CC" + "O" * 10  # no second symbol, no '*' at 14:00
+    assert 'O = Open (also "OPEN ", " open")  C = Closed' in out  # the first spelling names it
+    assert set(grid_cells(out)) == {"O", "C"} and "the state changes within the cell" not in out
+
+
+def test_week_names_a_merged_state_by_its_first_spelling_in_the_week(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "closed",
+        "rules": [daily("o", "Open", "09:00", "17:00"), {**daily("b", "CLOSED", "12:10", "12:20"), "priority": 1}]}}])
+    assert row(out, "Tue 2027-07-06") == "C" * 18 + "O" * 6 + "*" + "O" * 9 + "C" * 14
+    # CLOSED holds no whole cell, yet it is the state closed is: not a state "within * cells only"
+    assert 'C = closed (also "CLOSED")  O = Open' in out and "cells only" not in out
