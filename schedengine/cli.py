@@ -12,16 +12,17 @@ import difflib
 import os
 import re
 import sys
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from .engine import Engine, validate_file
+from .engine import END_INSTANT, FIRST_INSTANT, Engine, validate_file
 from .errors import RecordError, ScheduleError, UnknownCustomerError
 from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
-from .records import unknown_fields
+from .records import SHOWN_LIMIT, clipped, json_string, unknown_fields
 from .render import week_grid
 from .results import thawed
 from .wire import decode, decode_text, detect_format, json_text, locked_for_update
@@ -33,6 +34,46 @@ EXIT_ERRORS = 1  # validate found errors
 EXIT_INVALID = 2
 EXIT_UNKNOWN = 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+# The last instant the library accepts (instants are before END_INSTANT, 9998-01-01 UTC): where a
+# default end (timeline's start + 7 days, the end of week's week) stops instead of being refused.
+LAST_INSTANT = END_INSTANT - timedelta(microseconds=1)
+
+
+# What the operator typed (and $SCHEDENGINE_CUSTOMERS), for _clip_given.
+_GIVEN: ContextVar[tuple[str, ...]] = ContextVar("schedengine_cli_given", default=())
+# A file name is shown whole up to this length: cut, it would be no use.
+PATH_LIMIT = 240
+
+
+def _clip_given(message: str, bare_limit: int = PATH_LIMIT) -> str:
+    """`message` with every long value the operator gave cut as `clipped`
+    cuts it: quoted (JSON or repr) when longer than SHOWN_LIMIT characters,
+    bare (a file name, as an error reading it shows it) when longer than
+    `bare_limit`. Messages the CLI writes itself clip their values already;
+    this catches those that quote a value whole (argparse's, an OS error's
+    file name, an unknown customer id), so that a 5,000-character value
+    never fills the screen."""
+    for value in sorted({v for v in _GIVEN.get() if len(v) > SHOWN_LIMIT}, key=len, reverse=True):
+        for spelled, quote in ((json_string(value), json_string), (repr(value), repr)):
+            message = message.replace(spelled, clipped(value, quote))
+        if len(value) > bare_limit:
+            message = message.replace(value, clipped(value, str, bare_limit))
+    return message
+
+
+def _given_values(argv: Sequence[str]) -> tuple[str, ...]:
+    """Each argument, the value of each `--option=value` too, and $SCHEDENGINE_CUSTOMERS."""
+    values = [*argv, *(a.partition("=")[2] for a in argv if a.startswith("-") and "=" in a)]
+    return (*values, os.environ.get("SCHEDENGINE_CUSTOMERS") or "")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its error messages clipped like the CLI's own (argparse
+    quotes an invalid choice or an unrecognised argument whole, the latter
+    bare)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        super().error(_clip_given(message, SHOWN_LIMIT))
 
 
 def bundled_demo_path() -> str:
@@ -71,14 +112,69 @@ def _instant_value(text: str) -> str | int | float:
     try:
         datetime.fromisoformat(plain)
     except ValueError:
-        return int(plain) if plain.lstrip("+-").isdigit() else float(plain)
+        if plain.lstrip("+-").isdigit():
+            try:
+                return int(plain)
+            except ValueError:  # more digits than int() reads (4,300): far out of range, as the float is
+                pass
+        return float(plain)
     return text
 
 
-def _when(engine: Engine, customer: str, text: str | None) -> datetime:
+INSTANT_OPTIONS = ("--at", "--start", "--end")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _joined_instants(argv: Sequence[str]) -> list[str]:
+    """`argv` with each instant option followed by a negative number joined
+    to it: `--at -5e9` becomes `--at=-5e9`. argparse takes only `-5` and
+    `-1.5` for negative numbers; `-5e9` it reads as an unknown option and
+    refuses `--at` ("expected one argument"). An unambiguous abbreviation
+    (`--st` for `--start`) counts as its option, as argparse reads it; `--`
+    ends the options."""
+    def is_instant_option(token: str) -> bool:
+        return len(token) > 2 and sum(o.startswith(token) for o in INSTANT_OPTIONS) == 1
+
+    joined: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return joined + list(argv[i:])
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        if is_instant_option(token) and following.startswith("-") and _is_number(following):
+            joined.append(f"{token}={following}")
+            i += 2
+        else:
+            joined.append(token)
+            i += 1
+    return joined
+
+
+def _when(engine: Engine, customer: str, text: str | None, option: str) -> datetime:
+    """The instant an option (`--at`, `--start`, `--end`) names. A refusal
+    names the option and quotes the text as typed (cut when long): the
+    library, given epoch seconds, would quote the number (`inf` for a
+    value with 400 digits)."""
     if text is None or text.strip().lower() == "now":
         return datetime.now(UTC)
-    return engine.instant(customer, _instant_value(text))
+    value = _instant_value(text)
+    try:
+        return engine.instant(customer, value)
+    except RecordError as exc:
+        if isinstance(value, str):
+            raise RecordError(f"{option}: {exc}", path=option) from exc
+        raise RecordError(f"{option}: {clipped(text, repr)} is out of range: epoch seconds from "
+                          f"{FIRST_INSTANT.timestamp():,.0f} ({FIRST_INSTANT.date()}) to before "
+                          f"{END_INSTANT.timestamp():,.0f} ({END_INSTANT.date()}, UTC) are accepted",
+                          path=option) from exc
 
 
 def _zone(engine: Engine, customer: str) -> ZoneInfo:
@@ -89,9 +185,17 @@ def _zone(engine: Engine, customer: str) -> ZoneInfo:
 def _week_after(engine: Engine, customer: str, start: datetime) -> datetime:
     """`start` + 7 days of the owner's local calendar: the same wall time a
     week later, read as a naive instant is (so a local midnight gives a local
-    midnight, whatever DST change lies between)."""
-    wall = start.astimezone(_zone(engine, customer)).replace(tzinfo=None, fold=0)
-    return engine.instant(customer, wall + timedelta(days=7))
+    midnight, whatever DST change lies between). Past the last instant the
+    library accepts, it is that instant (LAST_INSTANT): the operator gave a
+    start, not this end, and a refusal quoting it would puzzle them."""
+    zone = _zone(engine, customer)
+    wall = start.astimezone(zone).replace(tzinfo=None, fold=0) + timedelta(days=7)
+    if wall.replace(tzinfo=zone) > LAST_INSTANT:
+        print(f"note: the default end (--start + 7 days, {wall.replace(tzinfo=zone).isoformat()}) is past the "
+              f"last accepted instant; the timeline ends at {LAST_INSTANT.astimezone(zone).isoformat()} instead "
+              f"(instants must be before {END_INSTANT.date()} UTC; pass --end to choose the end)", file=sys.stderr)
+        return LAST_INSTANT
+    return engine.instant(customer, wall)
 
 
 def _local(engine: Engine, customer: str, at: datetime | None) -> str:
@@ -114,7 +218,7 @@ def _block(rows: Sequence[tuple[str, str]]) -> str:
 
 def cmd_state_at(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    r = engine.state_at(args.customer, _when(engine, args.customer, args.at))
+    r = engine.state_at(args.customer, _when(engine, args.customer, args.at, "--at"))
     if args.json:
         _print_json(r.to_json())
         return 0
@@ -134,13 +238,13 @@ def cmd_state_at(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    print(engine.explain(args.customer, _when(engine, args.customer, args.at)))
+    print(engine.explain(args.customer, _when(engine, args.customer, args.at, "--at")))
     return 0
 
 
 def cmd_next_change(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    at = _when(engine, args.customer, args.at)
+    at = _when(engine, args.customer, args.at, "--at")
     changes = []
     for _ in range(args.count):
         change = engine.next_change(args.customer, at)
@@ -161,8 +265,11 @@ def cmd_next_change(args: argparse.Namespace) -> int:
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    start = _when(engine, args.customer, args.start)
-    end = _when(engine, args.customer, args.end) if args.end else _week_after(engine, args.customer, start)
+    start = _when(engine, args.customer, args.start, "--start")
+    if args.end:
+        end = _when(engine, args.customer, args.end, "--end")
+    else:
+        end = _week_after(engine, args.customer, start)
     segments = engine.timeline(args.customer, start, end)
     if args.json:
         _print_json([s.to_json() for s in segments])
@@ -194,14 +301,15 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 def cmd_week(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    at = _when(engine, args.customer, args.at)
+    at = _when(engine, args.customer, args.at, "--at")
     zone = _zone(engine, args.customer)
     monday = at.astimezone(zone).date()
     monday -= timedelta(days=monday.weekday())
-    start = datetime.combine(monday, datetime.min.time(), zone)
-    end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone)
+    # The first and last weeks of the accepted range are drawn up to its ends (blank beyond).
+    start = max(datetime.combine(monday, datetime.min.time(), zone), FIRST_INSTANT)
+    end = min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone), LAST_INSTANT)
     segments = engine.timeline(args.customer, start, end)
-    print(f"{args.customer}: week of {monday:%a %d %b %Y}")
+    print(f"{args.customer}: week of {monday:%a %d %b} {monday.year:04d}")  # %Y gives "2" for year 0002
     print(week_grid(segments, zone, monday))
     return 0
 
@@ -311,7 +419,8 @@ def cmd_patch(args: argparse.Namespace) -> int:
         try:
             engine.to_file(path)
         except OSError as exc:
-            print(f"error: cannot write {path}: {exc.strerror or exc}; the file is unchanged", file=sys.stderr)
+            print(_clip_given(f"error: cannot write {path}: {exc.strerror or exc}; the file is unchanged"),
+                  file=sys.stderr)
             return EXIT_INVALID
     if args.json:
         _print_json(customer.to_wire())
@@ -344,17 +453,17 @@ def _count(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of changes (1 or more)")
+        raise argparse.ArgumentTypeError(f"{clipped(text, repr)} is not a whole number of changes (1 or more)")
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="schedengine",
-                                     description="What state is a customer in at instant T?")
+    parser = _Parser(prog="schedengine", description="What state is a customer in at instant T?")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     when_help = ("an instant: ISO 8601 (with an offset, or else the owner's local wall time; basic forms such as "
                  "20270706 or 20270706T121500 too), epoch seconds (a plain number that is not an ISO date: "
-                 "20270706 is a date, 1814846400 epoch seconds), or 'now' (any case)")
+                 "20270706 is a date, 1814846400 epoch seconds; negative in any form too, -86400 or -5e9), "
+                 "or 'now' (any case)")
     customer_help = "the customer's Id"
 
     def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
@@ -386,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("customer", help=customer_help)
     p.add_argument("--start", metavar="WHEN", required=True, help="the start of the range (required); " + when_help)
     p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; "
-                                                 "default: start + 7 days (the same local wall time a week later)")
+                                                 "default: start + 7 days (the same local wall time a week later), "
+                                                 "stopping at the last accepted instant (9997-12-31T23:59:59.999999Z, "
+                                                 "with a note on stderr) when that is past it")
     p.add_argument("--json", action="store_true",
                    help='print a JSON list of the segments, each {"start", "end" (ISO 8601 in UTC), "state", '
                         '"reason", "ruleId"}')
@@ -397,7 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
              "cell 30 minutes of wall-clock time. A cell shows the symbol of the state that holds all through "
              "it (both passes of an hour a fall-back repeats), '*' where the state changes within it, '.' where "
              "the wall clock skips it. The legend names each symbol, and lists the states seen only within "
-             "'*' cells.")
+             "'*' cells. State names compare trimmed and in any case, as rules compare them: 'Open' and "
+             "'OPEN ' are one state, named by its first spelling in the week. The first and last weeks of the "
+             "accepted instants (0002-01-01 to before 9998-01-01 UTC) are drawn up to those ends, blank beyond.")
     p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
     _add_common(p)
@@ -418,15 +531,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    argv = _joined_instants(sys.argv[1:] if argv is None else argv)
+    _GIVEN.set(_given_values(argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except UnknownCustomerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_clip_given(str(exc))}", file=sys.stderr)
         return EXIT_UNKNOWN
     except (ScheduleError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_clip_given(str(exc))}", file=sys.stderr)
         return EXIT_INVALID
 
 

@@ -20,7 +20,7 @@ from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_arr
 from .errors import ConfigurationError, RecordError, WireFormatError
 from .patching import plan_patch
 from .policy import Policy
-from .records import Customer, PatchCustomer
+from .records import Customer, PatchCustomer, clipped
 from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .times import HORIZON, MAX_DATE, MIN_DATE, epoch_datetime
@@ -351,5 +351,5 @@ def _epoch_instant(value: Any, index: int) -> datetime:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value.isoformat() if isinstance(value, datetime) else value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """An instant as a message quotes it: its repr, long ones cut and their length given."""
+    return clipped(value.isoformat() if isinstance(value, datetime) else value, repr)

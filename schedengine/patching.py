@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from .errors import PatchError, RecordError, ScheduleError, TreeError
-from .records import Customer, CustomerBreadcrumb, PatchCustomer, Tag, parse_model
+from .records import Customer, CustomerBreadcrumb, PatchCustomer, Tag, json_string, parse_model
 from .tree import CustomerTree
 
 __all__ = ["PatchPlan", "changed_fields", "known_tags", "parse_patch", "plan_patch", "utc_stamp",
@@ -79,7 +79,7 @@ def utc_stamp(now: datetime | None = None) -> str:
 
 
 def _prefix(customer_id: str) -> str:
-    return f'patch of "{customer_id}"'
+    return f"patch of {json_string(customer_id)}"
 
 
 def parse_patch(request: PatchCustomer | Mapping[str, Any], customer_id: str) -> PatchCustomer:
@@ -117,7 +117,7 @@ def _rejected(customer_id: str, detail: str, cause: BaseException) -> PatchError
 
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.8)
-    return f'; did you mean "{close[0]}"?' if close else ""
+    return f"; did you mean {json_string(close[0])}?" if close else ""
 
 
 def _check_parent(tree: CustomerTree, customer_id: str, parent_id: str) -> None:
@@ -126,18 +126,18 @@ def _check_parent(tree: CustomerTree, customer_id: str, parent_id: str) -> None:
                   'root; leave the field out to keep the current parent)')
         raise _rejected(customer_id, detail, TreeError(detail, chain=(customer_id,)))
     if parent_id == customer_id:
-        detail = f'parentCustomerId: a customer cannot be its own parent ("{customer_id}")'
+        detail = f"parentCustomerId: a customer cannot be its own parent ({json_string(customer_id)})"
         raise _rejected(customer_id, detail, TreeError(detail, chain=(customer_id, customer_id)))
     if parent_id not in tree:
-        detail = (f'parentCustomerId: parent "{parent_id}" does not exist in the tree '
+        detail = (f"parentCustomerId: parent {json_string(parent_id)} does not exist in the tree "
                   f'({len(tree):,} customers){_suggest(parent_id, tree.ids())}')
         raise _rejected(customer_id, detail, TreeError(detail, chain=(customer_id, parent_id)))
     above = tree.ancestors(parent_id)
     if customer_id in above:
         # parent_id is a descendant: customer -> parent_id -> ... -> customer
         cycle = (customer_id, parent_id, *above[: above.index(customer_id) + 1])
-        detail = (f'parentCustomerId: "{parent_id}" is a descendant of "{customer_id}", so the parent '
-                  f'chain would form a cycle: {" -> ".join(cycle)}')
+        detail = (f"parentCustomerId: {json_string(parent_id)} is a descendant of {json_string(customer_id)}, "
+                  f'so the parent chain would form a cycle: {" -> ".join(cycle)}')
         raise _rejected(customer_id, detail, TreeError(detail, chain=cycle))
 
 
@@ -150,7 +150,7 @@ def _resolve_tags(tree: CustomerTree, customer_id: str, tag_ids: list[str]) -> l
         if tag is None:
             ids = sorted(known)
             shown = ", ".join(ids[:_SHOWN_TAGS]) + (", ..." if len(ids) > _SHOWN_TAGS else "")
-            detail = (f'tagIds[{i}]: unknown tag "{tag_id}" (the tree knows {len(ids)} tag(s)'
+            detail = (f"tagIds[{i}]: unknown tag {json_string(tag_id)} (the tree knows {len(ids)} tag(s)"
                       f'{": " + shown if ids else ""}){_suggest(tag_id, ids)}')
             raise _rejected(customer_id, detail, RecordError(detail, path=f"tagIds[{i}]"))
         if tag_id not in seen:
@@ -182,8 +182,8 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
     before = tree.customer(customer_id)
     patch = parse_patch(request, customer_id)
     if patch.customer_id is not None and patch.customer_id != customer_id:
-        detail = (f'customerId: the body names "{patch.customer_id}" but the request is for '
-                  f'"{customer_id}" (leave customerId out, or make them equal)')
+        detail = (f"customerId: the body names {json_string(patch.customer_id)} but the request is for "
+                  f"{json_string(customer_id)} (leave customerId out, or make them equal)")
         raise _rejected(customer_id, detail, RecordError(detail, path="customerId"))
 
     changed = changed_fields(patch)

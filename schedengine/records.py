@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Callable, Iterator
 
 from pydantic import (
     AliasGenerator,
@@ -35,8 +35,8 @@ __all__ = [
     "AppSettings", "BillingItem", "BillingSettings", "Customer", "CustomerBreadcrumb",
     "DayOfWeek", "EntityIntegrationData", "PatchCustomer", "Schedule", "ScheduleDay",
     "SchedulingRule", "SchedulingRuleFrequency", "SimpleSchedulingRuleTypes", "Struct",
-    "Tag", "TagColors", "ThirdPartyId", "Value", "item_path", "parse_model", "record_id", "shown",
-    "unknown_fields", "wire_key",
+    "Tag", "TagColors", "ThirdPartyId", "Value", "clipped", "item_path", "json_string", "parse_model",
+    "record_id", "shown", "unknown_fields", "wire_key",
 ]
 
 
@@ -387,27 +387,56 @@ def record_id(item: Any) -> str | None:
     return text if text.strip() else None
 
 
+def json_string(text: Any) -> str:
+    """`text` as JSON writes a string, non-ASCII kept (``"acme-ny"``,
+    ``"a\\"b"``): how a message quotes an id, so that a quote, backslash or
+    line break inside it cannot end the quotes or the line."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
 def item_path(base: str, index: int | None, ident: Any = None) -> str:
     """``base[index]``, with `` (id "x")`` when the element has an id:
-    ``customers[3] (id "acme-ny")``, ``schedule.rules[2] (id "r-lunch")``."""
+    ``customers[3] (id "acme-ny")``, ``schedule.rules[2] (id "r-lunch")``;
+    the id quoted by :func:`json_string`."""
     where = f"{base}[{index}]" if index is not None else base
-    return f'{where} (id "{ident}")' if ident is not None and str(ident).strip() else where
+    if ident is None or not str(ident).strip():
+        return where
+    return f"{where} (id {json_string(ident)})"
+
+
+SHOWN_LIMIT = 60  # the most characters of a value a message quotes
+
+
+def clipped(value: Any, quote: Callable[[Any], str] = json_string, limit: int = SHOWN_LIMIT) -> str:
+    """`quote(value)` when that is at most `limit` characters. Longer, a
+    string is cut inside its quotes and followed by its length
+    (``"99999...9999..." (5,000 characters)``); anything else is its
+    spelling cut the same way (``1234...5678... (4,000 characters)``). So a
+    message quotes about 60 characters of a value, however long it is,
+    and says that it is longer."""
+    whole = quote(value)
+    if len(whole) <= limit:
+        return whole
+    if not isinstance(value, str) or len(quote("")) != 2:
+        return f"{whole[:limit - 3]}... ({len(whole):,} characters)"
+    keep = 0  # the longest start whose quoted form leaves room for "..."
+    while keep < len(value) and len(quote(value[: keep + 1])) <= limit - 3:
+        keep += 1
+    head = quote(value[:keep])
+    return f"{head[:-1]}...{head[-1]} ({len(value):,} characters)"
 
 
 def shown(value: Any) -> str:
     """A value found in a record, as a message quotes it: JSON spelling
-    (``"25:00"``, ``true``, ``null``), an object or list by kind, long text cut."""
+    (``"25:00"``, ``true``, ``null``), an object or list by kind, long text
+    cut by :func:`clipped`."""
     if isinstance(value, dict) or isinstance(value, BaseModel):
         return "an object"
     if isinstance(value, (list, tuple)):
         return "a list"
-    if value is None or isinstance(value, (bool, str)):
-        text = json.dumps(value, ensure_ascii=False)
-    else:
-        text = repr(value)
-    if len(text) <= 60:
-        return text
-    return text[:56] + '..."' if text.startswith('"') else text[:57] + "..."
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return clipped(value, json_string if isinstance(value, str) else repr)
 
 
 def _step(node: Any, name: str) -> Any:

@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import RecordError
+from .records import shown
 
 __all__ = [
     "HORIZON", "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "epoch_datetime", "parse_date", "parse_time",
@@ -147,7 +148,7 @@ def resolve_zone(name: str | ZoneInfo | None, *, path: str | None = None) -> Zon
     if zone is None:
         why = _NOT_ZONES.get(text.lower())
         raise RecordError(
-            f'{_where(path)}unknown time zone "{text}" ({why + "; " if why else ""}expected an IANA name '
+            f'{_where(path)}unknown time zone {shown(text)} ({why + "; " if why else ""}expected an IANA name '
             f'such as "America/New_York" or a Windows name such as "Eastern Standard Time")',
             path=path,
         )
@@ -196,7 +197,7 @@ def _split_datetime(text: str) -> tuple[date, int, int, timezone | None] | None:
 def _in_range(day: date, value: str, path: str | None) -> date:
     if not MIN_DATE <= day <= MAX_DATE:
         raise RecordError(
-            f'{_where(path)}"{value}" is out of range: dates must lie in years '
+            f'{_where(path)}{shown(value)} is out of range: dates must lie in years '
             f"{MIN_DATE.year:04d}..{MAX_DATE.year:04d}", path=path)
     return day
 
@@ -217,9 +218,9 @@ def parse_date(text: object, *, path: str | None) -> date:
     except ValueError as exc:
         if isinstance(exc, RecordError):
             raise
-        raise RecordError(f'{_where(path)}"{value}" is not a date (expected YYYY-MM-DD): {exc}',
+        raise RecordError(f'{_where(path)}{shown(value)} is not a date (expected YYYY-MM-DD): {exc}',
                           path=path) from exc
-    raise RecordError(f'{_where(path)}"{value}" is not a date (expected YYYY-MM-DD)', path=path)
+    raise RecordError(f'{_where(path)}{shown(value)} is not a date (expected YYYY-MM-DD)', path=path)
 
 
 def parse_time(text: object, *, path: str | None, allow_24: bool = False) -> int:
@@ -253,10 +254,10 @@ def parse_time(text: object, *, path: str | None, allow_24: bool = False) -> int
         if parts is not None:
             seconds = parts[1]
     if seconds is None:
-        raise RecordError(f'{_where(path)}"{value}" is not a time (expected HH:MM)', path=path)
+        raise RecordError(f'{_where(path)}{shown(value)} is not a time (expected HH:MM)', path=path)
     if seconds == DAY_SECONDS and not allow_24:
         raise RecordError(
-            f'{_where(path)}"{value}" is only allowed as an end time (24:00 = end of day; '
+            f'{_where(path)}{shown(value)} is only allowed as an end time (24:00 = end of day; '
             f'use 00:00 for a start)', path=path)
     return seconds
 
@@ -282,11 +283,11 @@ def parse_until(text: object, zone: ZoneInfo, *, path: str | None) -> datetime:
         if isinstance(exc, RecordError):
             raise
         raise RecordError(
-            f'{_where(path)}"{value}" is not a date or date-time (expected YYYY-MM-DD or '
+            f'{_where(path)}{shown(value)} is not a date or date-time (expected YYYY-MM-DD or '
             f'YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]): {exc}', path=path) from exc
     if parts is None:
         raise RecordError(
-            f'{_where(path)}"{value}" is not a date or date-time (expected YYYY-MM-DD or '
+            f'{_where(path)}{shown(value)} is not a date or date-time (expected YYYY-MM-DD or '
             f'YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])', path=path)
     day, seconds, _, offset = parts
     _in_range(day, value, path)
@@ -295,7 +296,7 @@ def parse_until(text: object, zone: ZoneInfo, *, path: str | None) -> datetime:
         try:
             wall = (wall.replace(tzinfo=offset).astimezone(zone)).replace(tzinfo=None)
         except OverflowError as exc:
-            raise RecordError(f'{_where(path)}"{value}" is out of range', path=path) from exc
+            raise RecordError(f'{_where(path)}{shown(value)} is out of range', path=path) from exc
     return wall
 
 

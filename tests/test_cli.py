@@ -441,3 +441,148 @@ def test_week_symbols_are_ascii_and_a_blank_state_is_shown_quoted(capsys, tmp_pa
     cells = row(out, "Tue 2027-07-06")
     assert cells.isascii() and len(cells) == 48 and len(set(cells)) == 2
     assert f'{cells[24]} = " "' in out and f"{cells[0]} = 営業中" in out
+
+
+# --- regression: an id holding a quote, backslash or line break was printed raw inside (id "...")
+
+def test_ids_in_paths_are_quoted_as_json(capsys, tmp_path):
+    weird, rule = 'we"ird\\id\n', 'r"1'
+    path = _write(tmp_path, "quotes.json", [
+        {"id": weird, "schedule": {"timeZoneId": "UTC", "rules": [{"id": rule, "startTime": "25:00",
+                                                                   "frequency": "Daily"}]}},
+        {"id": "plain", "schedule": {"timeZoneId": "UTC", "rules": [{"id": "r-ok", "startTime": "24:30"}]}}])
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 1
+    assert err.splitlines() == [
+        r'error: customers[0] (id "we\"ird\\id\n").schedule.rules[0] (id "r\"1").startTime: "25:00" is not a time '
+        "(expected HH:MM)",
+        'error: customers[1] (id "plain").schedule.rules[0] (id "r-ok").startTime: "24:30" is not a time '
+        "(expected HH:MM)"]  # an ordinary id reads as before
+
+
+def test_patch_messages_quote_ids_as_json(capsys, tmp_path):
+    tree = _write(tmp_path, "tree.json", [{"id": 'a"b', "schedule": {"timeZoneId": "UTC"}}])
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"tagIds": ["no\\such"]}))
+    code, _, err = run(capsys, "patch", 'a"b', str(body), "--customers", str(tree), "--dry-run")
+    assert code == 2
+    assert err.startswith(r'error: patch of "a\"b": tagIds[0]: unknown tag "no\\such" (the tree knows 0 tag(s))')
+
+
+# --- regression: a 5,000-character value was quoted whole (or gave Python's int-limit message)
+
+LONG_DIGITS, LONG_TEXT = "9" * 5000, "x" * 5000
+
+
+@pytest.mark.parametrize("argv, code, fragment", [
+    (["state-at", "acme", "--at", LONG_DIGITS], 2, "--at: '999"),
+    (["state-at", "acme", f"--at={LONG_DIGITS}.5"], 2, "--at: '999"),  # not "inf", the number it reads as
+    (["state-at", "acme", "--at", LONG_TEXT], 2, "is not an ISO 8601 instant"),
+    (["timeline", "acme", "--start", "2027-07-06", "--end", LONG_TEXT], 2, "--end: 'xxx"),
+    (["state-at", LONG_TEXT], 3, 'unknown customer "xxx'),
+    (["state-at", "acme", "--policy-default-time-zone", LONG_TEXT], 2, 'unknown time zone "xxx'),
+    (["next-change", "acme", "--count", LONG_TEXT], 2, "--count: 'xxx"),
+    (["state-at", "acme", "--policy-priority", LONG_TEXT], 2, "invalid choice: 'xxx"),
+    ([LONG_TEXT], 2, "invalid choice: 'xxx"),
+    (["state-at", "acme", LONG_TEXT], 2, "unrecognized arguments: xxx"),
+])
+def test_a_long_value_is_quoted_short_with_its_length(capsys, argv, code, fragment):
+    try:
+        got, out, err = run(capsys, *argv)
+    except SystemExit as exited:  # argparse's refusals
+        got, (out, err) = exited.code, capsys.readouterr()
+    assert got == code and out == ""
+    assert fragment in err and "Traceback" not in err and "int_max_str_digits" not in err
+    assert "...' (5,0" in err or '..." (5,0' in err or "... (5,0" in err
+    assert "x" * 61 not in err and "9" * 61 not in err
+    assert max(len(line) for line in err.splitlines()) < 250
+
+
+@pytest.mark.parametrize("argv", [
+    ["state-at", "acme", "--customers", "/no/such/" + LONG_TEXT],
+    ["patch", "acme", "/no/such/" + LONG_TEXT, "--dry-run"],
+])
+def test_a_long_file_name_is_cut_at_240_characters(capsys, argv):
+    """A file name is shown whole up to 240 characters (cut at 60 it would
+    be no use), and cut with its length beyond."""
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "/no/such/xxx" in err and "... (5,009 characters): cannot read" in err and "x" * 241 not in err
+
+
+# --- regression: `--at -5e9` was refused ("expected one argument"): argparse took -5e9 for an option
+
+@pytest.mark.parametrize("text, expected", [
+    ("-5e9", "1811-07-23T15:06:40+00:00"),
+    ("-5E+9", "1811-07-23T15:06:40+00:00"),
+    ("-1.5", "1969-12-31T23:59:58.500000+00:00"),
+    ("-.5e1", "1969-12-31T23:59:55+00:00"),
+    ("-86400", "1969-12-31T00:00:00+00:00"),
+])
+def test_negative_epoch_seconds_in_any_float_form(capsys, text, expected):
+    code, out, err = run(capsys, "state-at", "acme", "--at", text, "--json")
+    assert code == 0, err
+    assert json.loads(out)["at"] == expected
+    code, out, err = run(capsys, "timeline", "acme", "--start", text, "--end", "-1e-6", "--json")  # and --start, --end
+    assert code == 0, err
+    assert (json.loads(out)[0]["start"], json.loads(out)[-1]["end"]) == (expected, "1969-12-31T23:59:59.999999+00:00")
+
+
+def test_negative_epoch_seconds_after_an_abbreviated_option_and_not_after_double_dash(capsys):
+    code, out, err = run(capsys, "next-change", "acme", "--a", "-5e9", "--json")
+    assert code == 0, err
+    with pytest.raises(SystemExit):
+        main(["state-at", "--", "acme", "--at", "-5e9"])  # after "--" nothing is an option: two extra arguments
+    assert "unrecognized arguments: --at -5e9" in capsys.readouterr().err
+
+
+# --- regression: near the end of the accepted range (instants before 9998-01-01 UTC) a default end past it
+# --- was refused, quoting an instant the operator never typed
+
+def test_timeline_default_end_stops_at_the_last_accepted_instant(capsys):
+    code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-30T00:00:00Z", "--json")
+    assert code == 0, err
+    segments = json.loads(out)
+    assert (segments[0]["start"], segments[-1]["end"]) == ("9997-12-30T00:00:00+00:00",
+                                                           "9997-12-31T23:59:59.999999+00:00")
+    assert err == ("note: the default end (--start + 7 days, 9998-01-05T19:00:00-05:00) is past the last accepted "
+                   "instant; the timeline ends at 9997-12-31T18:59:59.999999-05:00 instead (instants must be before "
+                   "9998-01-01 UTC; pass --end to choose the end)\n")
+    code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-24T00:00:00Z", "--json")  # a week fits
+    assert (code, err, json.loads(out)[-1]["end"]) == (0, "", "9997-12-31T00:00:00+00:00")
+    code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-30T00:00:00Z", "--end", "9998-01-02")
+    assert code == 2 and err.startswith("error: --end: '9998-01-02' is out of range")  # an end typed is checked
+
+
+@pytest.mark.parametrize("at, first, last", [
+    ("9997-12-31T12:00:00Z", "Mon 9997-12-29 " + "A" * 48, "Sun 9998-01-04 " + " " * 48),
+    ("0002-01-01T00:00:00Z", "Mon 0001-12-31 " + " " * 38 + "A" * 10, "Sun 0002-01-06 " + "A" * 48),
+])
+def test_week_at_either_end_of_the_accepted_range_is_drawn_up_to_it(capsys, at, first, last):
+    code, out, err = run(capsys, "week", "acme", "--at", at)
+    assert (code, err) == (0, "")
+    rows = [line for line in out.splitlines() if line[:3] in ("Mon", "Sun") and line[3:4] == " "]
+    assert (rows[0], rows[-1]) == (first, last)
+    assert "blank = outside the instants schedengine accepts (0002-01-01 to before 9998-01-01 UTC)" in out
+    assert "A = After Hours" in out
+
+
+# --- regression: week drew "Open" and "OPEN " (equal as SPEC §4 compares states) as two states
+
+def test_week_draws_states_equal_but_for_case_and_spaces_as_one(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "Open",
+        "rules": [daily("b", "OPEN ", "10:00", "12:00"), daily("m", " open", "14:10", "14:20"),
+                  daily("x", "Closed", "18:00", "19:00")]}}])
+    assert row(out, "Tue 2027-07-06") == "O" * 36 + "CC" + "O" * 10  # no second symbol, no '*' at 14:00
+    assert 'O = Open (also "OPEN ", " open")  C = Closed' in out  # the first spelling names it
+    assert set(grid_cells(out)) == {"O", "C"} and "the state changes within the cell" not in out
+
+
+def test_week_names_a_merged_state_by_its_first_spelling_in_the_week(capsys, tmp_path):
+    out = week_of(capsys, tmp_path, [{"id": "c", "schedule": {
+        "timeZoneId": "UTC", "defaultState": "closed",
+        "rules": [daily("o", "Open", "09:00", "17:00"), {**daily("b", "CLOSED", "12:10", "12:20"), "priority": 1}]}}])
+    assert row(out, "Tue 2027-07-06") == "C" * 18 + "O" * 6 + "*" + "O" * 9 + "C" * 14
+    # CLOSED holds no whole cell, yet it is the state closed is: not a state "within * cells only"
+    assert 'C = closed (also "CLOSED")  O = Open' in out and "cells only" not in out
