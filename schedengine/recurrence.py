@@ -1130,8 +1130,8 @@ class RuleWindows:
         else:  # in-phase periods at the same times of day (and weekdays) again after this
             step = _UNIT_SECONDS[spec.freq] * spec.interval  # type: ignore[index]
             period = lcm(step, 7 * 86400 if week_filter else 86400)
-        if period > STEADY_PERIOD_LIMIT:
-            return None
+        if period > STEADY_PERIOD_LIMIT or _per_day(spec) * (period // 86400 + 2) > OCCURRENCE_LIMIT:
+            return None  # too long, or more windows than one query may take
         # an instant's membership depends on the occurrences up to a day and a window before it
         return spec.dtstart + max(spec.duration, DAY) + DAY, period
 

@@ -77,6 +77,9 @@ def test_an_end_to_come_is_not_steady():
     ({"frequency": "Minutely", "interval": 7, "endTime": "09:01"}, 7 * 86400),
     ({"frequency": "Hourly", "interval": 5, "byDay": [{"dayOfWeek": "Friday"}]}, 35 * 86400),
     ({"frequency": "Secondly", "interval": 86399}, None),  # a period of 236 years
+    ({"frequency": "Secondly", "interval": 9, "endTime": "09:00:05", "byDay": [{"dayOfWeek": "Friday"}]},
+     7 * 86400),  # 9,600 windows a day on one day a week
+    ({"frequency": "Secondly", "interval": 11, "endTime": "09:00:05"}, None),  # 7,855 a day for 11 days
     ({"frequency": "Monthly"}, None),
     ({"frequency": "Daily", "byMonth": [1]}, None),
     ({"frequency": "Daily", "untilDate": "2090-01-01"}, None),
