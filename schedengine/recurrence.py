@@ -1145,7 +1145,7 @@ class RuleWindows:
         reach = timedelta(days=8)
         while True:
             reach = min(reach, self._chunk)
-            low = max(top - reach, first)
+            low = first if top - first <= reach else top - reach  # (year 1 minus a reach overflows)
             found, _ = self._occurrences(low, top + _MICRO)
             if found:
                 return spec.window(found[-1])[1]

@@ -434,6 +434,14 @@ def test_pathological_integers_and_dates_never_raise_anything_but_rule_errors(
     w.span()
 
 
+def test_span_of_a_rule_firing_once_near_year_2_does_not_overflow():
+    # hypothesis found it: span() searched back from 2399 past year 1 (OverflowError). Every 36,033,822
+    # minutes (68.5 years, 11:42 later each time) in hour 9 fires again only after 2,672 years.
+    rule = R(Frequency="Minutely", Interval=36033822, StartDate="0002-01-01", UntilDate="9997-12-31",
+             StartTime="09:00", EndTime="10:00", ByHour=[9])
+    assert rule_windows(rule, NY, path="r").span() == (D(2, 1, 1, 9), D(2, 1, 1, 10))
+
+
 # ------------------------------------- rules too dense to enumerate (probe regressions)
 
 TICK = R(Frequency="Secondly", Interval=2, StartTime="00:00:00", EndTime="00:00:01", StartDate="2026-01-01")
