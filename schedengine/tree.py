@@ -24,6 +24,7 @@ from .errors import RecordError, ScheduleError, ScheduleWarning, TreeError, Unkn
 from .policy import Policy, order_rules
 from .records import (
     item_path,
+    json_string,
     parse_model,
     record_id,
     unknown_fields,
@@ -234,14 +235,19 @@ def _duplicate_error(position: int, customer_id: str, first: int) -> TreeError:
 
 
 def _missing_parent_error(position: int | None, customer_id: str, parent: str, note: str = "") -> TreeError:
-    return TreeError(f'{customer_label(position, customer_id)}.parentCustomerId: parent "{parent}" does not '
-                     f"exist in the tree{note}", chain=(customer_id, parent))
+    return TreeError(f"{customer_label(position, customer_id)}.parentCustomerId: parent {json_string(parent)} "
+                     f"does not exist in the tree{note}", chain=(customer_id, parent))
 
 
-def _cycle_error(cycle: Sequence[str]) -> TreeError:
-    """`cycle` runs from a customer back to itself: [a, b, a]."""
-    return TreeError(f'customer "{cycle[0]}": parent chain forms a cycle: ' + " -> ".join(cycle),
-                     chain=tuple(cycle))
+def _cycle_error(cycle: Sequence[str], positions: Mapping[str, int]) -> TreeError:
+    """`cycle` runs from a customer back to itself: [a, b, a]. Named from the
+    member that comes first in the input, at its parentCustomerId."""
+    members = list(cycle[:-1])
+    first = min(range(len(members)), key=lambda i: positions.get(members[i], len(positions)))
+    members = members[first:] + members[:first]
+    members.append(members[0])
+    return TreeError(f"{customer_label(positions.get(members[0]), members[0])}.parentCustomerId: parent chain "
+                     f"forms a cycle: " + " -> ".join(map(json_string, members)), chain=tuple(members))
 
 
 def _cycles(parents: Mapping[str, str | None]) -> Iterator[list[str]]:
@@ -360,7 +366,7 @@ class CustomerTree:
         while parent is not None:
             chain.append(parent)
             if parent in seen:
-                raise _cycle_error(chain[chain.index(parent):])
+                raise _cycle_error(chain[chain.index(parent):], self._position)
             seen.add(parent)
             parent = self._parent[parent]
 
@@ -394,8 +400,8 @@ class CustomerTree:
         return model
 
     def _unknown(self, customer_id: Any) -> UnknownCustomerError:
-        return UnknownCustomerError(f'unknown customer "{customer_id}" (the tree has {len(self._customers):,} '
-                                    'customers; did you load the right file?)')
+        return UnknownCustomerError(f"unknown customer {json_string(customer_id)} (the tree has "
+                                    f"{len(self._customers):,} customers; did you load the right file?)")
 
     def require(self, customer_id: Any) -> None:
         """Raise UnknownCustomerError unless the tree holds `customer_id` (parsing nothing)."""
@@ -483,7 +489,7 @@ class CustomerTree:
 
     def _check_cycles(self) -> None:
         for cycle in _cycles(self._parent):
-            raise _cycle_error(cycle)
+            raise _cycle_error(cycle, self._position)
 
     # --------------------------------------------------- owners and time zones
 
@@ -902,7 +908,7 @@ def validate_records(records: Sequence[Customer | dict[str, Any] | str | RecordE
         parents[cid] = None
     for cycle in list(_cycles(parents)):
         members = cycle[:-1]
-        error(min(first[c] for c in members), _cycle_error(cycle))
+        error(min(first[c] for c in members), _cycle_error(cycle, first))
         for c in members:
             parents[c] = None
             rooted.add(c)

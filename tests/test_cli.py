@@ -123,7 +123,7 @@ def test_validate_lists_tree_errors_and_goes_on(capsys, tmp_path):
     assert err.splitlines() == [
         'error: customers[1] (id "orphan").parentCustomerId: parent "ghost" does not exist in the tree '
         "(1 record(s) could not be read; it may be among them)",
-        'error: customer "a": parent chain forms a cycle: a -> b -> a',
+        'error: customers[2] (id "a").parentCustomerId: parent chain forms a cycle: "a" -> "b" -> "a"',
         'error: customers[4] (id "root"): duplicate id, already used by customers[0]',
         'error: customers[5] (id "late").schedule.rules[0] (id "r1").startTime: "25:00" is not a time (expected HH:MM)',
         "error: customers[6]: the customer has no id (every customer needs a non-empty id)"]
