@@ -76,6 +76,7 @@ def rules_up_to(rules: Sequence["PreparedRule"], index: int | None) -> Sequence[
 # prepared (and kept) its model is rarely needed again, so a process that
 # touches all of a million customers does not grow by 20 GB.
 MODEL_CACHE = 10_000
+UTC_ZONE = ZoneInfo("UTC")  # the stand-in zone of rule_errors_in_any_zone
 #: Most levels whose steady states (CustomerTree._steady_states) are remembered.
 STEADY_CACHE = 10_000
 _ABSENT = object()  # not in a cache (a cached schedule may be None)
@@ -564,6 +565,21 @@ class CustomerTree:
         elif self.schedule_record(cid) is not None:
             self._prepare(cid)
 
+    def rule_errors_in_any_zone(self, cid: str) -> list[ScheduleError]:
+        """The errors of the customer's own rules that do not depend on the
+        time zone, each rule prepared in UTC: what validation can still say
+        about them while the zone they would be read in is bad (an
+        ancestor's, reported at the ancestor)."""
+        schedule = self.schedule_record(cid)
+        found: list[ScheduleError] = []
+        base = f"{self.label(cid)}.schedule.rules"
+        for index, rule in enumerate(schedule.rules or () if schedule else ()):
+            try:
+                self._prepare_rule(index, rule, UTC_ZONE, item_path(base, index, rule.id))
+            except ScheduleError as exc:
+                found.append(exc)
+        return found
+
     def _prepare(self, owner_id: str) -> OwnerSchedule:
         schedule = self.schedule_record(owner_id)
         label = self.label(owner_id)
@@ -752,9 +768,13 @@ class CustomerTree:
                 except ScheduleError as exc:  # not an error while ignored; it will be once Inherit is cleared
                     path = getattr(exc, "path", None) or f"{label}.schedule"
                     detail = str(exc).removeprefix(f"{path}: ")
-                    if path.startswith(label):  # an ancestor's bad zone is reported at the ancestor
+                    if path.startswith(label):
                         warnings.append((path, f"{detail} (ignored while the customer inherits; an error once "
                                          "Inherit is cleared)"))
+                    else:  # an ancestor's bad zone, reported at the ancestor: the rules' own errors still count
+                        warnings.extend((e.path or label, f"{str(e).removeprefix(f'{e.path}: ')} (ignored while "
+                                         "the customer inherits; an error once Inherit is cleared)")
+                                        for e in self.rule_errors_in_any_zone(cid))
             return warnings
         owner = self.schedule(cid)
         for p in owner.rules:
@@ -948,8 +968,12 @@ def validate_records(records: Sequence[Customer | dict[str, Any] | str | RecordE
             other = by_position.get(int(named[1])) if named else None
             if other is None or other == cid:
                 error(position, exc)
-            elif parses(other):  # else that record's own turn reports it
-                error(first[other], exc)
+            else:
+                if parses(other):  # else that record's own turn reports it
+                    error(first[other], exc)
+                if tree.owner_id(cid) == cid:  # the bad zone is an ancestor's: this customer's rules still count
+                    for rule_error in tree.rule_errors_in_any_zone(cid):
+                        error(position, rule_error)
             continue
         if cid not in rooted:
             for where, message in found:

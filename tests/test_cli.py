@@ -130,6 +130,28 @@ def test_validate_lists_tree_errors_and_goes_on(capsys, tmp_path):
     assert out.endswith("7 customers, 0 warning(s), 5 error(s)\n")
 
 
+def test_validate_reports_a_customers_own_rule_errors_under_an_ancestors_bad_zone(capsys, tmp_path):
+    # the bad zone is reported once, at the ancestor; the rules read in it used to go unchecked
+    records = [{"id": "root", "schedule": {"timeZoneId": "Mars/Olympus",
+                                           "rules": [{"state": "Open", "simpleRuleType": "Always"}]}},
+               {"id": "kid", "parentCustomerId": "root", "schedule": {"inherit": True, "rules": [
+                   {"id": "x", "state": "S", "startTime": "25:00", "frequency": "Daily"}]}},
+               {"id": "kid2", "parentCustomerId": "root", "schedule": {"rules": [
+                   {"id": "ok", "state": "S", "startTime": "09:00", "frequency": "Daily"},
+                   {"id": "y", "state": "S", "simpleRuleType": "CustomerState"}]}}]
+    code, out, err = run(capsys, "validate", str(_write(tmp_path, "tree.json", records)))
+    assert code == 1
+    assert err.splitlines() == [
+        'error: customers[0] (id "root").schedule.timeZoneId: unknown time zone "Mars/Olympus" (expected an IANA '
+        'name such as "America/New_York" or a Windows name such as "Eastern Standard Time")',
+        'error: customers[2] (id "kid2").schedule.rules[1] (id "y").customerState: a CustomerState rule needs the '
+        'parent state to match (e.g. "Holiday")']
+    assert out.splitlines()[1:] == [
+        'warning: customers[1] (id "kid").schedule.rules[0] (id "x").startTime: "25:00" is not a time (expected '
+        'HH:MM) (ignored while the customer inherits; an error once Inherit is cleared)',
+        f"{tmp_path / 'tree.json'}: 3 customers, 2 warning(s), 2 error(s)"]
+
+
 def test_validate_json_lines_reports_each_broken_line(capsys, tmp_path):
     path = _write(tmp_path, "tree.jsonl", [{"id": "a"}, '{"id": broken', "", {"id": "c", "parentCustomerId": "a"},
                                            "[1, 2]", {"id": "d", "Foo": 1}])
