@@ -1085,6 +1085,15 @@ class RuleWindows:
             cursor = max(hi, later)
         return None
 
+    def first_start(self) -> datetime | None:
+        """The start of the rule's first window (wall time), or None when it has none before
+        ``MAX_WALL``: the rule never fires. At most one walk to the horizon, remembered."""
+        if self._fixed is None:
+            self._first_occurrence()
+        if self._fixed is not None:
+            return self._fixed[0][0] if self._fixed and self._fixed[0][0] < MAX_WALL else None
+        return self._spec.window(self._first)[0]  # type: ignore[arg-type]
+
     def span(self) -> tuple[datetime | None, datetime | None]:
         """(start of the earliest window, end of the latest window); the end is None when
         the rule is unbounded. ``(None, None)``: the rule has no window before MAX_WALL."""

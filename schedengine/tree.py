@@ -40,7 +40,7 @@ from .records import (
 )
 from .recurrence import STEADY_PERIOD_LIMIT, RuleWindows, check_rule, rule_kind, rule_windows
 from .results import Finding, Validation, frozen
-from .times import resolve_zone
+from .times import MAX_WALL, resolve_zone
 
 __all__ = ["CustomerTree", "OwnerSchedule", "PreparedRule", "customer_label", "validate_records", "MODEL_CACHE"]
 
@@ -800,6 +800,13 @@ class CustomerTree:
         found = self._rule_warnings.get(key)
         if found is None:
             found = check_rule(rule, zone, path=_PATH_MARK)
+            windows = self._windows.get(key)
+            # (check_rule already says so for an UntilDate before the start, or a start past 2400)
+            if windows is not None and windows.first_start() is None and not any(
+                    "never fires" in str(w) for w in found):
+                found.append(ScheduleWarning(
+                    f"the rule never fires before {MAX_WALL:%Y-%m-%d} (the evaluation horizon): its By* "
+                    "fields, Interval and StartDate leave no occurrence (e.g. 30 February)", path=_PATH_MARK))
             self._rule_warnings[key] = found
         return [((w.path or _PATH_MARK).replace(_PATH_MARK, path), str(w).replace(_PATH_MARK, path))
                 for w in found]

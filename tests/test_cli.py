@@ -152,6 +152,27 @@ def test_validate_reports_a_customers_own_rule_errors_under_an_ancestors_bad_zon
         f"{tmp_path / 'tree.json'}: 3 customers, 2 warning(s), 2 error(s)"]
 
 
+def test_validate_warns_about_a_rule_that_never_fires(capsys, tmp_path):
+    day = {"isAllDay": True, "startDate": "2026-01-01", "state": "Holiday"}
+    records = [{"id": "c", "schedule": {"timeZoneId": "Europe/London", "defaultState": "Open", "rules": [
+        {"id": "feb30", "frequency": "Yearly", "byMonth": [2], "byMonthDay": [30], **day},
+        {"id": "friday13", "frequency": "Monthly", "byMonthDay": [13], "byDay": [{"dayOfWeek": "Friday"}], **day},
+        # 03:05 is in phase (every 7 minutes from Thursday 00:00) on Thursdays only
+        {"id": "phase", "frequency": "Minutely", "interval": 7, "byDay": [{"dayOfWeek": "Monday"}], "byHour": [3],
+         "byMinute": [5], "startDate": "2026-01-01", "startTime": "00:00", "endTime": "00:01", "state": "X"},
+        {"id": "until", "frequency": "Daily", "startDate": "2026-01-01", "untilDate": "2025-01-01", "state": "X"}]}}]
+    code, out, err = run(capsys, "validate", str(_write(tmp_path, "tree.json", records)))
+    assert code == 0 and err == ""
+    never = ("the rule never fires before 2400-01-01 (the evaluation horizon): its By* fields, Interval and "
+             "StartDate leave no occurrence (e.g. 30 February)")
+    assert out.splitlines() == [
+        f'warning: customers[0] (id "c").schedule.rules[0] (id "feb30"): {never}',
+        f'warning: customers[0] (id "c").schedule.rules[2] (id "phase"): {never}',
+        'warning: customers[0] (id "c").schedule.rules[3] (id "until").untilDate: UntilDate "2025-01-01" is before '
+        "the start 2026-01-01 00:00: the rule never fires",  # said once
+        f"{tmp_path / 'tree.json'}: 1 customers, 3 warning(s), no errors"]
+
+
 def test_validate_json_lines_reports_each_broken_line(capsys, tmp_path):
     path = _write(tmp_path, "tree.jsonl", [{"id": "a"}, '{"id": broken', "", {"id": "c", "parentCustomerId": "a"},
                                            "[1, 2]", {"id": "d", "Foo": 1}])
