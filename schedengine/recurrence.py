@@ -1001,7 +1001,7 @@ class RuleWindows:
             self._first_occurrence()
         if self._fixed is not None:
             fixed = self._fixed
-            i = bisect_right(fixed, (start, MAX_WALL))
+            i = bisect_right(fixed, (start, datetime.max))
             if i and fixed[i - 1][1] > start:
                 i -= 1
             result = []
@@ -1017,7 +1017,7 @@ class RuleWindows:
         if self._fixed is None:
             self._first_occurrence()
         if self._fixed is not None:
-            i = bisect_right(self._fixed, (wall, MAX_WALL)) - 1
+            i = bisect_right(self._fixed, (wall, datetime.max)) - 1
             return i >= 0 and self._fixed[i][0] <= wall < self._fixed[i][1]
         merged, _, _ = self._scan(wall, wall + _MICRO)
         return any(a <= wall < b for a, b in merged)
@@ -1037,7 +1037,7 @@ class RuleWindows:
         if self._fixed is None:
             self._first_occurrence()
         if self._fixed is not None:
-            for a, b in self._fixed[max(0, bisect_right(self._fixed, (wall, MAX_WALL)) - 1):]:
+            for a, b in self._fixed[max(0, bisect_right(self._fixed, (wall, datetime.max)) - 1):]:
                 if a > wall:
                     return a if a < MAX_WALL else None
                 if b > wall:

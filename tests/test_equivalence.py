@@ -199,3 +199,22 @@ def test_a_schedule_that_never_changes_never_reports_a_change(zone):
     start, end = "2399-12-29T00:00:00Z", "2400-01-03T00:00:00Z"
     assert compiled.timeline("a", start, end) == reference.timeline("a", start, end)
     assert [s.state for s in compiled.timeline("a", start, end)] == ["Open"]
+
+
+@pytest.mark.parametrize("fields, hour", [
+    ({"frequency": "None", "startTime": "12:00", "untilDate": "2500-01-01"}, 16),  # "closed from 6 July on"
+    ({"frequency": "None", "isAllDay": True, "untilDate": "2450-01-01"}, 4),
+])
+def test_a_window_reaching_past_2400_is_found_at_its_start(fields, hour):
+    # A probe's find: a window ending after MAX_WALL sorted after the bisect key (start, MAX_WALL), so the
+    # reference path did not see it at its own start and reported the next DST change instead.
+    records = [{"id": "c", "schedule": {"timeZoneId": "America/New_York", "defaultState": "Open", "rules": [
+        {"id": "closed", "simpleRuleType": "Time", "startDate": "2027-07-06", "state": "Closed", **fields}]}}]
+    opening = datetime(2027, 7, 6, hour, tzinfo=timezone.utc)
+    for mode in ("compiled", "reference"):
+        engine = Engine.from_records(records, mode=mode)
+        assert engine.state_at("c", "2027-07-01T00:00:00Z").until == opening
+        assert engine.next_change("c", "2027-07-01T00:00:00Z").at == opening
+        assert engine.state_at("c", opening).state == "Closed"
+        assert [s.state for s in engine.timeline("c", "2027-07-01T00:00:00Z", "2027-07-10T00:00:00Z")] == \
+            ["Open", "Closed"]
