@@ -117,7 +117,7 @@ class Engine:
         # loses nothing a patch did not change.
         if validate:
             document, fmt = read_document(path)  # every record decoded now: errors name file and line
-            records, envelope = split_document(document)
+            records, envelope = split_document(document, path)
             records = decoded_records(records)
         else:
             records, fmt, envelope = read_records_lazily(path)

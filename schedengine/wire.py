@@ -179,9 +179,12 @@ class Envelope:
 LIST = Envelope()  # a bare list of customers
 
 
-def split_document(document: Any) -> tuple[list[Any], Envelope]:
+def split_document(document: Any, source: str | os.PathLike[str] | None = None
+                   ) -> tuple[list[Any], Envelope]:
     """The customer records inside a decoded document (see the module
-    docstring), and the envelope that puts them back."""
+    docstring), and the envelope that puts them back. `source`, the file
+    the document was read from, starts the message when there are none."""
+    where = f"{source}: $" if source is not None else "$"
     if isinstance(document, list):
         return document, LIST
     if isinstance(document, dict):
@@ -192,14 +195,14 @@ def split_document(document: Any) -> tuple[list[Any], Envelope]:
             key = keys[0]
             outer = tuple((k, None if k == key else v) for k, v in document.items())
             return document[key], Envelope(outer, key)
-        raise RecordError("$: expected a list of customers, or an object holding exactly one list "
+        raise RecordError(f"{where}: expected a list of customers, or an object holding exactly one list "
                           f"(found keys {', '.join(map(str, document)) or 'none'})", path="$")
-    raise RecordError(f"$: expected a list of customers, found {type(document).__name__}", path="$")
+    raise RecordError(f"{where}: expected a list of customers, found {type(document).__name__}", path="$")
 
 
-def customer_list(document: Any) -> list[Any]:
-    """The list of customer records inside a decoded document."""
-    return split_document(document)[0]
+def customer_list(document: Any, source: str | os.PathLike[str] | None = None) -> list[Any]:
+    """The list of customer records inside a decoded document (read from the file `source`)."""
+    return split_document(document, source)[0]
 
 
 def decoded_records(records: list[Any], *, keep_going: bool = False) -> list[Any]:
@@ -301,7 +304,7 @@ def read_records_lazily(path: str | os.PathLike[str]) -> tuple[list[Any], Format
     fmt = detect_format(path, text)
     if fmt == "jsonl":
         return [line for line in _lines(text) if line.strip()], fmt, LIST
-    records, envelope = split_document(_decode_file(text, fmt, path))
+    records, envelope = split_document(_decode_file(text, fmt, path), path)
     return decoded_records(records), fmt, envelope
 
 
@@ -315,7 +318,7 @@ def read_each_record(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
     text = _read_text(path)
     fmt = detect_format(path, text)
     if fmt != "jsonl":
-        return decoded_records(customer_list(_decode_file(text, fmt, path)), keep_going=True), fmt
+        return decoded_records(customer_list(_decode_file(text, fmt, path), path), keep_going=True), fmt
     records: list[Any] = []
     for number, line in enumerate(_lines(text), start=1):
         if line.strip():

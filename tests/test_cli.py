@@ -188,17 +188,21 @@ def test_validate_json_lines_reports_each_broken_line(capsys, tmp_path):
     ("missing.json", None, "cannot read"),
     ("syntax.json", '[{"id": "a"},\n {"id": }]', "line 2, column 9: not valid JSON"),
     ("utf16.json", '[{"id": "a"}]'.encode("utf-16"), "not UTF-8 text"),
-    ("shape.json", '{"a": [], "b": []}', "expected a list of customers"),
+    ("shape.json", '{"a": [], "b": []}', "shape.json: $: expected a list of customers, or an object holding"),
+    ("number.json", "42", "number.json: $: expected a list of customers, found int"),
+    ("text.jsv", "hello world", "text.jsv: $: expected a list of customers, found str"),
     ("broken.jsv", "[{Id:a,Schedule:{TimeZoneId:UTC}", "broken.jsv: JSV line 1, column 33"),
 ])
-def test_validate_a_file_that_cannot_be_read_is_invalid_input(capsys, tmp_path, name, content, fragment):
-    """Exit 2 like every other verb (it was 1, "validate found errors")."""
+@pytest.mark.parametrize("verb", [["validate"], ["state-at", "a", "--customers"]])
+def test_a_file_that_cannot_be_read_is_invalid_input_named_by_file(capsys, tmp_path, name, content, fragment, verb):
+    """Exit 2 like every other verb (validate's was 1, "validate found errors"); the message names the
+    file (a document holding no list of customers did not)."""
     path = tmp_path / name
     if isinstance(content, bytes):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    code, out, err = run(capsys, "validate", str(path))
+    code, out, err = run(capsys, *verb, str(path))
     assert (code, out) == (2, "") and fragment in err and err.count("\n") == 1 and "Traceback" not in err
 
 
