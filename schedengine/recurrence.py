@@ -1085,6 +1085,15 @@ class RuleWindows:
             cursor = max(hi, later)
         return None
 
+    def covered_from(self) -> datetime | None:
+        """The wall time from which the rule's windows cover everything up to ``MAX_WALL``
+        (a union known up front that ends there: a Daily 00:00-24:00 rule, say), or None."""
+        if self._fixed is None:
+            self._first_occurrence()
+        if self._fixed and self._fixed[-1][1] >= MAX_WALL:
+            return self._fixed[-1][0]
+        return None
+
     def first_start(self) -> datetime | None:
         """The start of the rule's first window (wall time), or None when it has none before
         ``MAX_WALL``: the rule never fires. At most one walk to the horizon, remembered."""

@@ -150,6 +150,12 @@ class OwnerSchedule:
         return live[: last + 1]
 
 
+def _covers(windows: RuleWindows, wall: datetime) -> bool:
+    """Whether the rule's windows hold every wall time from `wall` on."""
+    start = windows.covered_from()
+    return start is not None and start <= wall
+
+
 def _raw_fields(record: dict[str, Any], *keys: str) -> list[Any]:
     """A wire dict's fields by normalised name (any case), in one pass, as
     records.py matches them: of keys differing only in case (`schedule`,
@@ -687,7 +693,10 @@ class CustomerTree:
                         continue
                     alive.append(p)
                     states.add(normalise_state(p.state))
-                    if p.kind is ALWAYS and not p.condition:
+                    # An unconditional rule that matches at every wall time from now on
+                    # leaves nothing to the rules after it, nor to the default.
+                    covered = p.kind is ALWAYS or (p.kind is TIME and _covers(p.windows, wall))  # type: ignore[arg-type]
+                    if covered and not p.condition:
                         tail = False
                         break
                 if tail:
