@@ -7,6 +7,8 @@
 
 Every strategy draws plain wire dicts (camelCase keys), so they exercise the
 same loading path as real files. Requires the `test` extra (hypothesis).
+docs/testing.md describes each strategy, its parameters and the settings
+that suit it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,34 @@ ZONES = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Australia/
          "Asia/Kolkata", "UTC", "Central Standard Time")
 STATES = ("Business Hours", "After Hours", "Holiday", "Lunch", "Night Desk")
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+#: StartDate years drawn unless a strategy is given `start_year`.
+DEFAULT_START_YEARS = (2015, 2027)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_start_year(strategy: str, start_year: object) -> tuple[int, int]:
+    """`start_year` as (first, last), or InvalidArgument naming `strategy`."""
+    if (isinstance(start_year, (tuple, list)) and len(start_year) == 2 and all(map(_is_int, start_year))
+            and MIN_DATE.year <= start_year[0] <= start_year[1] <= MAX_DATE.year):
+        return start_year[0], start_year[1]
+    hint = (f" (for one year, pass ({start_year}, {start_year}))"
+            if _is_int(start_year) and MIN_DATE.year <= start_year <= MAX_DATE.year else "")
+    raise InvalidArgument(f"{strategy}(start_year={start_year!r}): expected (first, last) with "
+                          f"{MIN_DATE.year} <= first <= last <= {MAX_DATE.year}{hint}")
+
+
+def _check_zones(strategy: str, zones: object) -> None:
+    if isinstance(zones, str) or not isinstance(zones, (tuple, list)) or not zones:
+        raise InvalidArgument(f"{strategy}(zones={zones!r}): expected a non-empty tuple of time zone "
+                              f"names, such as ZONES or (\"UTC\",)")
+
+
+def _check_count(strategy: str, name: str, value: object, least: int) -> None:
+    if not _is_int(value) or value < least:
+        raise InvalidArgument(f"{strategy}({name}={value!r}): expected an int >= {least}")
 
 
 def times_of_day(minute_step: int = 30) -> st.SearchStrategy[str]:
@@ -37,19 +67,16 @@ def times_of_day(minute_step: int = 30) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = (2015, 2027)) -> dict:
+def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = DEFAULT_START_YEARS) -> dict:
     """A `Time` rule with a realistic recurrence and daily window.
 
     `start_year` (first, last) bounds StartDate's year; any range inside the
     years record dates may have (0002..9997) is accepted. UntilDate falls in
     the start year .. max(2030, start year + 3), capped at 9997.
     """
-    first, last = start_year
-    if not MIN_DATE.year <= first <= last <= MAX_DATE.year:
-        raise InvalidArgument(f"time_rules(start_year={start_year!r}): expected (first, last) with "
-                              f"{MIN_DATE.year} <= first <= last <= {MAX_DATE.year}")
+    first, last = _check_start_year("time_rules", start_year)
     frequency = draw(st.sampled_from(["Daily", "Weekly", "Weekly", "Monthly", "Yearly", "None"]))
-    year = draw(st.integers(*start_year))
+    year = draw(st.integers(first, last))
     rule: dict = {
         "simpleRuleType": "Time",
         "frequency": frequency,
@@ -94,11 +121,16 @@ def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = (2015, 2027)) -
 
 
 @st.composite
-def rules(draw: st.DrawFn, *, allow_customer_state: bool = True) -> dict:
-    """Any rule: mostly Time, sometimes Always or CustomerState."""
+def rules(draw: st.DrawFn, *, allow_customer_state: bool = True,
+          start_year: tuple[int, int] = DEFAULT_START_YEARS) -> dict:
+    """Any rule: mostly Time, sometimes Always or CustomerState.
+
+    `start_year` is passed to `time_rules`.
+    """
+    _check_start_year("rules", start_year)
     kinds = ["Time"] * 6 + ["Always"] + (["CustomerState"] * 2 if allow_customer_state else [])
     kind = draw(st.sampled_from(kinds))
-    rule = draw(time_rules()) if kind == "Time" else {"simpleRuleType": kind}
+    rule = draw(time_rules(start_year=start_year)) if kind == "Time" else {"simpleRuleType": kind}
     if kind == "CustomerState":
         rule["customerState"] = draw(st.sampled_from(STATES))
     rule["state"] = draw(st.sampled_from(STATES))
@@ -108,8 +140,19 @@ def rules(draw: st.DrawFn, *, allow_customer_state: bool = True) -> dict:
 
 @st.composite
 def schedules(draw: st.DrawFn, *, zones: tuple[str, ...] = ZONES, max_rules: int = 4,
-              allow_customer_state: bool = True) -> dict:
-    rule_list = draw(st.lists(rules(allow_customer_state=allow_customer_state), max_size=max_rules))
+              allow_customer_state: bool = True, start_year: tuple[int, int] = DEFAULT_START_YEARS) -> dict:
+    """A `Schedule`: a zone from `zones`, 0..`max_rules` rules from `rules`
+    (ids "r0", "r1", ...), sometimes `forceClosed`, sometimes a `defaultState`.
+
+    Set `allow_customer_state=False` for a customer without a parent, whose
+    CustomerState rules would have no parent to read. `start_year` is passed
+    to `time_rules`.
+    """
+    _check_zones("schedules", zones)
+    _check_count("schedules", "max_rules", max_rules, 0)
+    _check_start_year("schedules", start_year)
+    rule_list = draw(st.lists(rules(allow_customer_state=allow_customer_state, start_year=start_year),
+                              max_size=max_rules))
     for i, rule in enumerate(rule_list):
         rule["id"] = f"r{i}"
     schedule: dict = {"timeZoneId": draw(st.sampled_from(zones)), "rules": rule_list}
@@ -121,9 +164,17 @@ def schedules(draw: st.DrawFn, *, zones: tuple[str, ...] = ZONES, max_rules: int
 
 
 @st.composite
-def customer_trees(draw: st.DrawFn, *, max_customers: int = 5, zones: tuple[str, ...] = ZONES) -> list[dict]:
+def customer_trees(draw: st.DrawFn, *, max_customers: int = 5, zones: tuple[str, ...] = ZONES,
+                   start_year: tuple[int, int] = DEFAULT_START_YEARS) -> list[dict]:
     """A small forest: each customer's parent is an earlier customer (or none);
-    some inherit, others have their own schedule (possibly reading the parent)."""
+    some inherit, others have their own schedule (possibly reading the parent).
+
+    1..`max_customers` records "c0", "c1", ...; `zones` and `start_year` are
+    passed to `schedules`.
+    """
+    _check_count("customer_trees", "max_customers", max_customers, 1)
+    _check_zones("customer_trees", zones)
+    _check_start_year("customer_trees", start_year)
     n = draw(st.integers(1, max_customers))
     records = []
     for i in range(n):
@@ -133,7 +184,8 @@ def customer_trees(draw: st.DrawFn, *, max_customers: int = 5, zones: tuple[str,
         if "parentCustomerId" in record and draw(st.booleans()):
             record["schedule"] = {"inherit": True}
         else:
-            record["schedule"] = draw(schedules(zones=zones, allow_customer_state="parentCustomerId" in record))
+            record["schedule"] = draw(schedules(zones=zones, allow_customer_state="parentCustomerId" in record,
+                                                start_year=start_year))
         records.append(record)
     return records
 
