@@ -192,7 +192,30 @@ def customer_trees(draw: st.DrawFn, *, max_customers: int = 5, zones: tuple[str,
 
 def instants(start: datetime = datetime(2024, 1, 1, tzinfo=UTC),
              end: datetime = datetime(2029, 1, 1, tzinfo=UTC)) -> st.SearchStrategy[datetime]:
-    """Aware UTC instants, uniform to the second (sometimes with microseconds)."""
-    span = int((end - start).total_seconds())
-    return st.builds(lambda s, us: start + timedelta(seconds=s, microseconds=us),
+    """Aware UTC instants in [start, end): a whole second of the range, plus
+    (sometimes) 1 or 999,999 microseconds.
+
+    `start` and `end` must be aware datetimes, in any offset (drawn instants
+    are in UTC), with `end` at least a second after `start`; a partial last
+    second of the range is never drawn.
+    """
+    first, stop = _utc_bound("start", start), _utc_bound("end", end)
+    if stop - first < timedelta(seconds=1):
+        problem = "end must be after start" if stop <= first else (
+            f"the range is {(stop - first) / timedelta(microseconds=1):,.0f} µs; it must be at least a second")
+        raise InvalidArgument(f"instants(start={start.isoformat()}, end={end.isoformat()}): {problem}")
+    span = (stop - first) // timedelta(seconds=1)
+    return st.builds(lambda s, us: first + timedelta(seconds=s, microseconds=us),
                      st.integers(0, span - 1), st.sampled_from([0, 0, 0, 1, 999_999]))
+
+
+def _utc_bound(name: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidArgument(f"instants({name}={value!r}): expected an aware datetime")
+    if value.utcoffset() is None:
+        raise InvalidArgument(f"instants({name}={value!r}): expected an aware datetime, got a naive one "
+                              f"(add tzinfo=timezone.utc, or the offset it was meant in)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise InvalidArgument(f"instants({name}={value!r}): not representable in UTC") from error

@@ -5,7 +5,8 @@ one test rather than the module's collection."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
@@ -16,6 +17,7 @@ from schedengine import Engine
 from schedengine.testing import customer_trees, instants, rules, schedules, time_rules
 
 UTC = timezone.utc
+PLUS_5 = timezone(timedelta(hours=5))
 FAST = settings(max_examples=25, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -84,6 +86,37 @@ def test_bad_arguments_surface_from_given():
         inner()
 
 
+JAN_2029 = datetime(2029, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("start, end, message", [
+    (JAN_2029, datetime(2024, 1, 1, tzinfo=UTC), "end must be after start"),
+    (JAN_2029, JAN_2029, "end must be after start"),
+    (JAN_2029, JAN_2029 + timedelta(microseconds=500_000), r"the range is 500,000 µs; it must be at least a second"),
+    (JAN_2029, JAN_2029 + timedelta(microseconds=999_999), r"the range is 999,999 µs"),
+])
+def test_instants_refuses_an_empty_or_sub_second_range_when_built(start, end, message):
+    # checked when the strategy is built, before anything is drawn
+    with pytest.raises(InvalidArgument, match=rf"^instants\(start={re.escape(start.isoformat())}, end=.*\): {message}"):
+        instants(start, end)
+
+
+@pytest.mark.parametrize("start, end, name", [
+    (datetime(2024, 1, 1), JAN_2029, "start"),
+    (datetime(2024, 1, 1, tzinfo=UTC), datetime(2029, 1, 1), "end"),
+    ("2024-01-01T00:00:00Z", JAN_2029, "start"),
+    (datetime(2024, 1, 1, tzinfo=UTC), 1861920000, "end"),
+])
+def test_instants_refuses_naive_or_non_datetime_bounds_when_built(start, end, name):
+    with pytest.raises(InvalidArgument, match=rf"^instants\({name}=.*expected an aware datetime"):
+        instants(start, end)
+
+
+def test_instants_names_the_fix_for_a_naive_bound():
+    with pytest.raises(InvalidArgument, match=r"got a naive one \(add tzinfo=timezone.utc"):
+        instants(datetime(2024, 1, 1), datetime(2025, 1, 1))
+
+
 # --- start_year reaches every StartDate ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("years", [(2390, 2399), (1995, 1995), (2, 3), (9997, 9997)])
@@ -126,3 +159,28 @@ def test_trees_with_any_start_year_load(years):
         assert engine.tree.ids() and sorted(engine.tree.ids()) == sorted(r["id"] for r in records)
 
     inner()
+
+
+# --- instants: always aware UTC, within [start, end) ----------------------------------------------------------
+
+ZONES_FOR_BOUNDS = [UTC, PLUS_5, timezone(timedelta(hours=-9, minutes=-30)), ZoneInfo("America/New_York"),
+                    ZoneInfo("Australia/Lord_Howe")]
+
+
+@FAST
+@given(data=st.data())
+def test_instants_are_aware_utc_within_bounds(data):
+    zone = data.draw(st.sampled_from(ZONES_FOR_BOUNDS))
+    start = data.draw(st.datetimes(datetime(1900, 1, 1), datetime(2390, 1, 1), timezones=st.just(zone)))
+    length = data.draw(st.sampled_from([timedelta(seconds=1), timedelta(seconds=1, microseconds=1),
+                                        timedelta(hours=1), timedelta(days=400)]))
+    end = start + length
+    at = data.draw(instants(start, end))
+    assert at.tzinfo is UTC
+    assert start <= at < end
+
+
+def test_instants_with_offset_bounds_are_converted_to_utc():
+    at = draw_one(instants(datetime(2024, 1, 1, 5, tzinfo=PLUS_5), datetime(2024, 1, 1, 5, 0, 1, tzinfo=PLUS_5)))
+    assert at.tzinfo is UTC and at.replace(microsecond=0) == datetime(2024, 1, 1, tzinfo=UTC)
+
