@@ -14,6 +14,7 @@ that suit it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -50,7 +51,7 @@ def _check_start_year(strategy: str, start_year: object) -> tuple[int, int]:
 
 
 def _check_zones(strategy: str, zones: object) -> None:
-    if isinstance(zones, str) or not isinstance(zones, (tuple, list)) or not zones:
+    if not isinstance(zones, (tuple, list)) or not zones or not all(isinstance(z, str) for z in zones):
         raise InvalidArgument(f"{strategy}(zones={zones!r}): expected a non-empty tuple of time zone "
                               f"names, such as ZONES or (\"UTC\",)")
 
@@ -66,6 +67,31 @@ def times_of_day(minute_step: int = 30) -> st.SearchStrategy[str]:
         lambda n: f"{n * minute_step // 60:02d}:{n * minute_step % 60:02d}")
 
 
+# Built once, not per draw: customer_trees draws some 25 values per customer,
+# and building (and validating) a strategy for each draw took about half of
+# a large tree's time. Same strategies, so the same draws.
+_BOOLEANS = st.booleans()
+_FREQUENCIES = st.sampled_from(["Daily", "Weekly", "Weekly", "Monthly", "Yearly", "None"])
+_MONTHS = st.integers(1, 12)
+_DAYS = st.integers(1, 28)
+_START_TIMES = times_of_day()
+_END_TIMES = times_of_day() | st.just("24:00")
+_ZERO_TO_FIVE = st.integers(0, 5)
+_ZERO_TO_NINE = st.integers(0, 9)
+_INTERVALS = st.integers(1, 3)
+_WEEKDAYS = st.sampled_from(WEEKDAYS)
+_WEEKDAY_LISTS = st.lists(_WEEKDAYS, min_size=1, max_size=5, unique=True)
+_OFFSETS = st.sampled_from([1, 2, 3, 4, -1])
+_MONTH_DAY_LISTS = st.lists(_DAYS, min_size=1, max_size=3, unique=True)
+_UNTIL_DAYS = st.integers(0, 400)
+_BOUNDS = st.integers(0, 4)
+_COUNTS = st.integers(1, 400)
+_KINDS = st.sampled_from(["Time"] * 6 + ["Always"] + ["CustomerState"] * 2)
+_KINDS_WITHOUT_CUSTOMER_STATE = st.sampled_from(["Time"] * 6 + ["Always"])
+_STATES = st.sampled_from(STATES)
+_PRIORITIES = _ZERO_TO_THREE = st.integers(0, 3)
+
+
 @st.composite
 def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = DEFAULT_START_YEARS) -> dict:
     """A `Time` rule with a realistic recurrence and daily window.
@@ -75,48 +101,46 @@ def time_rules(draw: st.DrawFn, *, start_year: tuple[int, int] = DEFAULT_START_Y
     the start year .. max(2030, start year + 3), capped at 9997.
     """
     first, last = _check_start_year("time_rules", start_year)
-    frequency = draw(st.sampled_from(["Daily", "Weekly", "Weekly", "Monthly", "Yearly", "None"]))
+    frequency = draw(_FREQUENCIES)
     year = draw(st.integers(first, last))
     rule: dict = {
         "simpleRuleType": "Time",
         "frequency": frequency,
-        "startDate": f"{year:04d}-{draw(st.integers(1, 12)):02d}-{draw(st.integers(1, 28)):02d}",
+        "startDate": f"{year:04d}-{draw(_MONTHS):02d}-{draw(_DAYS):02d}",
     }
-    if draw(st.booleans()) and frequency != "None":
+    if draw(_BOOLEANS) and frequency != "None":
         rule["isAllDay"] = True
     else:
-        rule["startTime"] = draw(times_of_day())
-        if draw(st.integers(0, 5)):
-            rule["endTime"] = draw(times_of_day() | st.just("24:00"))
-    if frequency in ("Daily", "Weekly") and draw(st.booleans()):
-        rule["interval"] = draw(st.integers(1, 3))
+        rule["startTime"] = draw(_START_TIMES)
+        if draw(_ZERO_TO_FIVE):
+            rule["endTime"] = draw(_END_TIMES)
+    if frequency in ("Daily", "Weekly") and draw(_BOOLEANS):
+        rule["interval"] = draw(_INTERVALS)
     if frequency == "Weekly":
-        days = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=5, unique=True))
+        days = draw(_WEEKDAY_LISTS)
         rule["byDay"] = [{"dayOfWeek": d} for d in days]
     elif frequency == "Monthly":
-        if draw(st.booleans()):
-            rule["byDay"] = [{"dayOfWeek": draw(st.sampled_from(WEEKDAYS)),
-                              "offset": draw(st.sampled_from([1, 2, 3, 4, -1]))}]
+        if draw(_BOOLEANS):
+            rule["byDay"] = [{"dayOfWeek": draw(_WEEKDAYS), "offset": draw(_OFFSETS)}]
         else:
-            rule["byMonthDay"] = draw(st.lists(st.integers(1, 28), min_size=1, max_size=3, unique=True))
+            rule["byMonthDay"] = draw(_MONTH_DAY_LISTS)
     elif frequency == "Yearly":
-        rule["byMonth"] = [draw(st.integers(1, 12))]
-        if draw(st.booleans()):
-            rule["byDay"] = [{"dayOfWeek": draw(st.sampled_from(WEEKDAYS)),
-                              "offset": draw(st.sampled_from([1, 2, 3, 4, -1]))}]
+        rule["byMonth"] = [draw(_MONTHS)]
+        if draw(_BOOLEANS):
+            rule["byDay"] = [{"dayOfWeek": draw(_WEEKDAYS), "offset": draw(_OFFSETS)}]
         else:
-            rule["byMonthDay"] = [draw(st.integers(1, 28))]
-    elif frequency == "None" and draw(st.booleans()):
+            rule["byMonthDay"] = [draw(_DAYS)]
+    elif frequency == "None" and draw(_BOOLEANS):
         start = datetime.strptime(rule["startDate"], "%Y-%m-%d")
-        until = min(start + timedelta(days=draw(st.integers(0, 400))), datetime(MAX_DATE.year, 12, 31))
+        until = min(start + timedelta(days=draw(_UNTIL_DAYS)), datetime(MAX_DATE.year, 12, 31))
         rule["untilDate"] = f"{until.year:04d}-{until.month:02d}-{until.day:02d}"
     if frequency != "None":
-        bound = draw(st.integers(0, 4))
+        bound = draw(_BOUNDS)
         if bound == 1:
-            rule["count"] = draw(st.integers(1, 400))
+            rule["count"] = draw(_COUNTS)
         elif bound == 2:
             last_until = min(max(2030, year + 3), MAX_DATE.year)
-            rule["untilDate"] = f"{draw(st.integers(year, last_until)):04d}-{draw(st.integers(1, 12)):02d}-15"
+            rule["untilDate"] = f"{draw(st.integers(year, last_until)):04d}-{draw(_MONTHS):02d}-15"
     return rule
 
 
@@ -127,14 +151,13 @@ def rules(draw: st.DrawFn, *, allow_customer_state: bool = True,
 
     `start_year` is passed to `time_rules`.
     """
-    _check_start_year("rules", start_year)
-    kinds = ["Time"] * 6 + ["Always"] + (["CustomerState"] * 2 if allow_customer_state else [])
-    kind = draw(st.sampled_from(kinds))
-    rule = draw(time_rules(start_year=start_year)) if kind == "Time" else {"simpleRuleType": kind}
+    years = _check_start_year("rules", start_year)
+    kind = draw(_KINDS if allow_customer_state else _KINDS_WITHOUT_CUSTOMER_STATE)
+    rule = draw(_time_rules(years)) if kind == "Time" else {"simpleRuleType": kind}
     if kind == "CustomerState":
-        rule["customerState"] = draw(st.sampled_from(STATES))
-    rule["state"] = draw(st.sampled_from(STATES))
-    rule["priority"] = draw(st.integers(0, 3))
+        rule["customerState"] = draw(_STATES)
+    rule["state"] = draw(_STATES)
+    rule["priority"] = draw(_PRIORITIES)
     return rule
 
 
@@ -150,16 +173,15 @@ def schedules(draw: st.DrawFn, *, zones: tuple[str, ...] = ZONES, max_rules: int
     """
     _check_zones("schedules", zones)
     _check_count("schedules", "max_rules", max_rules, 0)
-    _check_start_year("schedules", start_year)
-    rule_list = draw(st.lists(rules(allow_customer_state=allow_customer_state, start_year=start_year),
-                              max_size=max_rules))
+    years = _check_start_year("schedules", start_year)
+    rule_list = draw(_rule_lists(allow_customer_state, years, max_rules))
     for i, rule in enumerate(rule_list):
         rule["id"] = f"r{i}"
     schedule: dict = {"timeZoneId": draw(st.sampled_from(zones)), "rules": rule_list}
-    if draw(st.integers(0, 9)) == 0:
+    if draw(_ZERO_TO_NINE) == 0:
         schedule["forceClosed"] = True
-    if draw(st.booleans()):
-        schedule["defaultState"] = draw(st.sampled_from(STATES))
+    if draw(_BOOLEANS):
+        schedule["defaultState"] = draw(_STATES)
     return schedule
 
 
@@ -174,18 +196,17 @@ def customer_trees(draw: st.DrawFn, *, max_customers: int = 5, zones: tuple[str,
     """
     _check_count("customer_trees", "max_customers", max_customers, 1)
     _check_zones("customer_trees", zones)
-    _check_start_year("customer_trees", start_year)
+    years = _check_start_year("customer_trees", start_year)
     n = draw(st.integers(1, max_customers))
     records = []
     for i in range(n):
         record: dict = {"id": f"c{i}", "name": f"Customer {i}"}
-        if i and draw(st.integers(0, 3)):
+        if i and draw(_ZERO_TO_THREE):
             record["parentCustomerId"] = f"c{draw(st.integers(0, i - 1))}"
-        if "parentCustomerId" in record and draw(st.booleans()):
+        if "parentCustomerId" in record and draw(_BOOLEANS):
             record["schedule"] = {"inherit": True}
         else:
-            record["schedule"] = draw(schedules(zones=zones, allow_customer_state="parentCustomerId" in record,
-                                                start_year=start_year))
+            record["schedule"] = draw(_schedules(tuple(zones), "parentCustomerId" in record, years))
         records.append(record)
     return records
 
@@ -219,3 +240,23 @@ def _utc_bound(name: str, value: object) -> datetime:
         return value.astimezone(UTC)
     except OverflowError as error:
         raise InvalidArgument(f"instants({name}={value!r}): not representable in UTC") from error
+
+
+
+# The strategies customer_trees, schedules and rules draw from, built once per
+# argument set instead of once per customer, schedule or rule.
+@lru_cache(maxsize=256)
+def _time_rules(start_year: tuple[int, int]) -> st.SearchStrategy[dict]:
+    return time_rules(start_year=start_year)
+
+
+@lru_cache(maxsize=256)
+def _rule_lists(allow_customer_state: bool, start_year: tuple[int, int],
+                max_rules: int) -> st.SearchStrategy[list[dict]]:
+    return st.lists(rules(allow_customer_state=allow_customer_state, start_year=start_year), max_size=max_rules)
+
+
+@lru_cache(maxsize=256)
+def _schedules(zones: tuple[str, ...], allow_customer_state: bool,
+               start_year: tuple[int, int]) -> st.SearchStrategy[dict]:
+    return schedules(zones=zones, allow_customer_state=allow_customer_state, start_year=start_year)
