@@ -62,7 +62,10 @@ def _check_count(strategy: str, name: str, value: object, least: int) -> None:
 
 
 def times_of_day(minute_step: int = 30) -> st.SearchStrategy[str]:
-    """`HH:MM` on a grid, including the small hours where DST transitions happen."""
+    """`HH:MM` on a grid of `minute_step` minutes (1..1440) from 00:00,
+    including the small hours where DST transitions happen."""
+    if not _is_int(minute_step) or not 1 <= minute_step <= 24 * 60:
+        raise InvalidArgument(f"times_of_day(minute_step={minute_step!r}): expected an int from 1 to 1440")
     return st.integers(0, 24 * 60 // minute_step - 1).map(
         lambda n: f"{n * minute_step // 60:02d}:{n * minute_step % 60:02d}")
 

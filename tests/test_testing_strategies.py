@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from schedengine import Engine
-from schedengine.testing import customer_trees, instants, rules, schedules, time_rules
+from schedengine.testing import customer_trees, instants, rules, schedules, time_rules, times_of_day
 
 UTC = timezone.utc
 PLUS_5 = timezone(timedelta(hours=5))
@@ -58,7 +58,7 @@ def test_an_int_start_year_suggests_the_pair():
 
 
 @pytest.mark.parametrize("strategy", [schedules, customer_trees])
-@pytest.mark.parametrize("zones", [(), [], "UTC", None])
+@pytest.mark.parametrize("zones", [(), [], "UTC", None, ("UTC", 5)])
 def test_bad_zones_are_invalid_argument(strategy, zones):
     with pytest.raises(InvalidArgument, match=rf"^{strategy.__name__}\(zones={re.escape(repr(zones))}\): "
                                               r"expected a non-empty tuple of time zone names"):
@@ -75,6 +75,13 @@ def test_bad_max_rules_is_invalid_argument(value):
 def test_bad_max_customers_is_invalid_argument(value):
     with pytest.raises(InvalidArgument, match=rf"^customer_trees\(max_customers={value!r}\): expected an int >= 1"):
         draw_one(customer_trees(max_customers=value))
+
+
+@pytest.mark.parametrize("value", [0, -30, 1441, 7.5, True])
+def test_bad_minute_step_is_invalid_argument_when_built(value):
+    with pytest.raises(InvalidArgument, match=rf"^times_of_day\(minute_step={value!r}\): "
+                                              r"expected an int from 1 to 1440"):
+        times_of_day(value)
 
 
 def test_bad_arguments_surface_from_given():
