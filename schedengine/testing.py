@@ -195,7 +195,10 @@ def customer_trees(draw: st.DrawFn, *, max_customers: int = 5, zones: tuple[str,
     some inherit, others have their own schedule (possibly reading the parent).
 
     1..`max_customers` records "c0", "c1", ...; `zones` and `start_year` are
-    passed to `schedules`.
+    passed to `schedules`. Keep `max_customers` at 200 or below: hypothesis
+    lets one example draw about 200 customers' worth of data, and above
+    that, with default settings, HealthCheck.too_slow fails often (at 400,
+    13 runs in 20; docs/testing.md has the measurements).
     """
     _check_count("customer_trees", "max_customers", max_customers, 1)
     _check_zones("customer_trees", zones)
