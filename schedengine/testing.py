@@ -248,7 +248,6 @@ def _utc_bound(name: str, value: object) -> datetime:
         raise InvalidArgument(f"instants({name}={value!r}): not representable in UTC") from error
 
 
-
 # The strategies customer_trees, schedules and rules draw from, built once per
 # argument set instead of once per customer, schedule or rule.
 @lru_cache(maxsize=256)
