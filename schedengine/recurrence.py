@@ -58,8 +58,8 @@ from .records import (
 from .times import MAX_WALL, MIN_DATE, parse_date, parse_time, parse_until, resolve_zone
 
 __all__ = [
-    "DAILY_OCCURRENCE_LIMIT", "MAX_INTERVAL", "OCCURRENCE_LIMIT", "RuleWindows", "STEADY_PERIOD_LIMIT", "WORK", "check_rule",
-    "rule_kind", "rule_to_rrule", "rule_windows", "to_rrule_string",
+    "DAILY_OCCURRENCE_LIMIT", "MAX_INTERVAL", "OCCURRENCE_LIMIT", "RuleWindows", "STEADY_PERIOD_LIMIT", "WORK",
+    "check_rule", "rule_kind", "rule_to_rrule", "rule_windows", "to_rrule_string",
 ]
 
 #: Most occurrences one query (or one Count rule) may enumerate; beyond it a RuleError names the limit.
@@ -921,6 +921,13 @@ class RuleWindows:
 
     # ---------------------------------------------------------------- internals
 
+    def _known_union(self) -> list[tuple[datetime, datetime]] | None:
+        """The union when it is known up front, else None; first the one-off first-occurrence
+        lookup, which marks a rule that never fires (every query starts here)."""
+        if self._fixed is None:
+            self._first_occurrence()
+        return self._fixed
+
     def _first_occurrence(self) -> datetime | None:
         if not self._first_known:
             self._first = next(_stream(self._spec, self._spec.dtstart), None)
@@ -997,8 +1004,7 @@ class RuleWindows:
         """
         if end <= start:
             return []
-        if self._fixed is None:
-            self._first_occurrence()
+        self._known_union()
         if self._fixed is not None:
             fixed = self._fixed
             i = bisect_right(fixed, (start, datetime.max))
@@ -1014,8 +1020,7 @@ class RuleWindows:
 
     def contains(self, wall: datetime) -> bool:
         """Whether the wall time `wall` lies inside one of the rule's windows."""
-        if self._fixed is None:
-            self._first_occurrence()
+        self._known_union()
         if self._fixed is not None:
             i = bisect_right(self._fixed, (wall, datetime.max)) - 1
             return i >= 0 and self._fixed[i][0] <= wall < self._fixed[i][1]
@@ -1034,8 +1039,7 @@ class RuleWindows:
         straight over quiet stretches to the next occurrence, so the work
         follows the occurrences, not the calendar.
         """
-        if self._fixed is None:
-            self._first_occurrence()
+        self._known_union()
         if self._fixed is not None:
             for a, b in self._fixed[max(0, bisect_right(self._fixed, (wall, datetime.max)) - 1):]:
                 if a > wall:
@@ -1088,8 +1092,7 @@ class RuleWindows:
     def covered_from(self) -> datetime | None:
         """The wall time from which the rule's windows cover everything up to ``MAX_WALL``
         (a union known up front that ends there: a Daily 00:00-24:00 rule, say), or None."""
-        if self._fixed is None:
-            self._first_occurrence()
+        self._known_union()
         if self._fixed and self._fixed[-1][1] >= MAX_WALL:
             return self._fixed[-1][0]
         return None
@@ -1097,8 +1100,7 @@ class RuleWindows:
     def first_start(self) -> datetime | None:
         """The start of the rule's first window (wall time), or None when it has none before
         ``MAX_WALL``: the rule never fires. At most one walk to the horizon, remembered."""
-        if self._fixed is None:
-            self._first_occurrence()
+        self._known_union()
         if self._fixed is not None:
             return self._fixed[0][0] if self._fixed and self._fixed[0][0] < MAX_WALL else None
         return self._spec.window(self._first)[0]  # type: ignore[arg-type]
@@ -1106,16 +1108,13 @@ class RuleWindows:
     def span(self) -> tuple[datetime | None, datetime | None]:
         """(start of the earliest window, end of the latest window); the end is None when
         the rule is unbounded. ``(None, None)``: the rule has no window before MAX_WALL."""
-        if self._fixed is None:
-            self._first_occurrence()
+        self._known_union()
         if self._fixed is not None:
             if not self._fixed:
                 return None, None
             last = self._fixed[-1][1]
             return self._fixed[0][0], (None if last >= MAX_WALL else last)
-        first = self._first_occurrence()
-        assert first is not None
-        start = self._spec.window(first)[0]
+        start = self.first_start()
         if not self._last_known:
             self._last_end = self._latest_end()
             self._last_known = True
@@ -1129,8 +1128,7 @@ class RuleWindows:
         occurrences repeat in a fixed length: Daily, Weekly and sub-daily ones whose only day
         filter is a set of weekdays (Monthly and Yearly ones, and month or year day filters,
         follow the calendar). Used to prove that a state can never change again."""
-        if self._fixed is None:
-            self._first_occurrence()
+        self._known_union()
         if self._fixed is not None:
             if not self._fixed:
                 return datetime.min, 86400
