@@ -796,7 +796,7 @@ class RuleWindows:
     """
 
     __slots__ = ("_spec", "_path", "_fixed", "_first", "_last_end", "_first_known", "_last_known",
-                 "_counted", "_chunk")
+                 "_counted", "_chunk", "_pattern")
 
     def __init__(self, spec: _Spec, path: str = "rule"):
         self._spec = spec
@@ -810,6 +810,7 @@ class RuleWindows:
         self._last_end: datetime | None = None
         self._last_known = False
         self._counted: list[datetime] | None = None
+        self._pattern: tuple | None = ()  # () = not worked out yet (date_pattern)
         if spec.freq is None:
             self._fixed = self._single_window()
         elif spec.until is not None and spec.until < spec.dtstart or spec.dtstart >= MAX_WALL:
@@ -1151,6 +1152,39 @@ class RuleWindows:
         # an instant's membership depends on the occurrences up to a day and a window before it
         return spec.dtstart + max(spec.duration, DAY) + DAY, period
 
+    def date_pattern(self) -> tuple | None:
+        """What decides the days the rule fires on, apart from its StartDate and its end: two
+        rules with equal patterns from the same StartDate fire on the same days. None for a
+        rule that may fire more than once a day (a time filter, or sub-daily) or is no
+        recurrence (Frequency None)."""
+        if self._pattern == ():
+            spec = self._spec
+            if spec.freq is None or spec.freq > _rr.DAILY or spec.byhour or spec.byminute:
+                self._pattern = None
+            else:  # one occurrence a day, at DTSTART's time: the components' time parts are that time
+                days = tuple(tuple((k, v) for k, v in c.items() if k not in _TIME_PARTS) for c in spec.components)
+                self._pattern = (days, spec.bysetpos, spec.iso_weeks, spec.count)
+        return self._pattern
+
+    def within(self, other: "RuleWindows") -> bool:
+        """True when every window of this rule lies inside a window of `other`: proved from the
+        two definitions, never by a scan, so False only means no proof. Both must fire on the
+        same days (equal date patterns; `other` from the same StartDate, or with Interval 1,
+        no Count and no BySetPosition from an earlier one; and ending no earlier), and on each
+        of those days this rule's window must lie inside the other's."""
+        mine, theirs = self._spec, other._spec
+        pattern = self.date_pattern()
+        if pattern is None or pattern != other.date_pattern():
+            return False
+        first, their_first = mine.dtstart.date(), theirs.dtstart.date()
+        if their_first != first and (their_first > first or mine.interval != 1 or mine.count is not None
+                                     or mine.bysetpos):
+            return False  # (with Interval 1 every period is in phase: the days are one pattern cut at StartDate)
+        if _last_day(theirs) < _last_day(mine):
+            return False
+        (low, high), (their_low, their_high) = _day_window(mine), _day_window(theirs)
+        return their_low <= low and high <= their_high
+
     def _latest_end(self) -> datetime | None:
         spec = self._spec
         if spec.until is None:
@@ -1174,6 +1208,28 @@ class RuleWindows:
         spec = self._spec
         name = "None" if spec.freq is None else _FREQ_NAME[spec.freq]
         return f"<RuleWindows {name} from {spec.dtstart:%Y-%m-%d %H:%M:%S}>"
+
+
+_TIME_PARTS = frozenset(("byhour", "byminute", "bysecond"))
+
+
+def _last_day(spec: _Spec) -> date:
+    """The last day on which a rule that fires once a day (at DTSTART's time) may fire."""
+    if spec.until is None:
+        return date.max
+    at = spec.dtstart - datetime.combine(spec.dtstart.date(), time())
+    try:
+        return (spec.until - at).date()
+    except OverflowError:  # an UntilDate on 0001-01-01, before the time of day
+        return date.min
+
+
+def _day_window(spec: _Spec) -> tuple[timedelta, timedelta]:
+    """The window of a once-a-day rule as offsets from the midnight of its day."""
+    if spec.all_day:
+        return timedelta(0), DAY
+    at = spec.dtstart - datetime.combine(spec.dtstart.date(), time())
+    return at, at + spec.duration
 
 
 def _first_of(seconds: list[int], start: datetime) -> datetime:

@@ -77,7 +77,8 @@ def rules_up_to(rules: Sequence["PreparedRule"], index: int | None) -> Sequence[
 # touches all of a million customers does not grow by 20 GB.
 MODEL_CACHE = 10_000
 UTC_ZONE = ZoneInfo("UTC")  # the stand-in zone of rule_errors_in_any_zone
-#: Most levels whose steady states (CustomerTree._steady_states) are remembered.
+#: Most levels whose steady states (CustomerTree._steady_states), and schedules whose hidden
+#: rules (CustomerTree.hidden), are remembered.
 STEADY_CACHE = 10_000
 _ABSENT = object()  # not in a cache (a cached schedule may be None)
 
@@ -148,6 +149,28 @@ class OwnerSchedule:
             if normalise_state(p.state) in wanted:
                 last = i
         return live[: last + 1]
+
+
+def hidden_rules(live: Sequence[PreparedRule]) -> dict[int, PreparedRule]:
+    """{index of a Time rule: the earlier rule that hides it} for the live Time rules that can
+    never decide an outcome, because each of their windows lies inside a window of an earlier
+    unconditional Time rule (RuleWindows.within), which therefore matches first. Rules are
+    compared only with earlier ones that fire on days of the same pattern."""
+    hiders: dict[tuple, list[PreparedRule]] = {}
+    hidden: dict[int, PreparedRule] = {}
+    for p in live:
+        if p.kind is not TIME:
+            continue
+        pattern = p.windows.date_pattern()  # type: ignore[union-attr]
+        if pattern is None:
+            continue
+        same_days = hiders.setdefault(pattern, [])
+        hider = next((q for q in same_days if p.windows.within(q.windows)), None)  # type: ignore[union-attr,arg-type]
+        if hider is not None:
+            hidden[p.index] = hider
+        if not p.condition:
+            same_days.append(p)
+    return hidden
 
 
 def _covers(windows: RuleWindows, wall: datetime) -> bool:
@@ -321,6 +344,7 @@ class CustomerTree:
         self._rule_warnings: dict[tuple[str, str], list[ScheduleWarning]] = {}
         # (fingerprint, live rule indexes, parent state) -> a level's steady states (_steady_states)
         self._steady: dict[tuple, frozenset[str]] = {}
+        self._hidden: dict[str, frozenset[int]] = {}  # fingerprint -> indices of hidden rules (hidden)
 
     def derive(self, replaced: dict[str, Customer], affected: Iterable[str]) -> "CustomerTree":
         """A new tree in which the customers in `replaced` (already in the
@@ -362,6 +386,7 @@ class CustomerTree:
         new._by_fingerprint = dict(self._by_fingerprint)
         new._rule_warnings = dict(self._rule_warnings)
         new._steady = dict(self._steady)
+        new._hidden = dict(self._hidden)
         return new
 
     def _check_cycle_through(self, customer_id: str) -> None:
@@ -679,11 +704,12 @@ class CustomerTree:
             if schedule.force_closed:
                 states.add(normalise_state(self.policy.force_closed_state))
             else:
+                hidden = self.hidden(schedule)
                 wall = at.astimezone(schedule.zone).replace(tzinfo=None) - timedelta(days=1)
                 tail = True
                 alive: list[PreparedRule] = []
                 for p in schedule.live_rules:
-                    if not self.can_match(p):
+                    if not self.can_match(p) or p.index in hidden:
                         continue
                     if p.kind is TIME:
                         start, end = p.windows.span()  # type: ignore[union-attr]
@@ -705,6 +731,15 @@ class CustomerTree:
                     states = self._steady_states(schedule, alive, parent_states, wall) or states
             parent_states = frozenset(states)
         return parent_states
+
+    def hidden(self, schedule: OwnerSchedule) -> frozenset[int]:
+        """Indices of the schedule's Time rules that never decide (hidden_rules); worked out when
+        first asked (by next_change and validate only: first state_at queries do not pay for it)."""
+        found = self._hidden.get(schedule.fingerprint)
+        if found is None:
+            found = frozenset(hidden_rules(schedule.live_rules))
+            put_bounded(self._hidden, schedule.fingerprint, found, STEADY_CACHE)
+        return found
 
     def _steady_states(self, schedule: OwnerSchedule, alive: list[PreparedRule],
                        parent_states: frozenset[str], wall: datetime) -> frozenset[str] | None:
@@ -786,6 +821,7 @@ class CustomerTree:
                                         for e in self.rule_errors_in_any_zone(cid))
             return warnings
         owner = self.schedule(cid)
+        hidden = hidden_rules(owner.live_rules) if self.hidden(owner) else {}
         for p in owner.rules:
             path = item_path(f"{label}.schedule.rules", p.index, p.rule_id)
             if not p.state.strip():
@@ -801,6 +837,11 @@ class CustomerTree:
                 warnings.append((path, "a CustomerState rule on a root customer never matches"))
             if p not in owner.live_rules:
                 warnings.append((path, "never evaluated: an earlier Always rule always matches"))
+            if p.index in hidden:
+                hider = hidden[p.index]
+                warnings.append((path, f"never decides: each of its windows lies inside a window of "
+                                 f"{item_path('rules', hider.index, hider.rule_id)}, which is evaluated "
+                                 "first and matches there"))
         return warnings
 
     def _time_rule_warnings(self, rule: SchedulingRule, zone: ZoneInfo, path: str) -> list[tuple[str, str]]:
