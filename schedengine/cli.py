@@ -556,7 +556,18 @@ def _stdout_to_devnull() -> None:
         pass
 
 
+def _escape_unencodable() -> None:
+    """Print what the terminal's encoding cannot hold (a lone surrogate that JSON
+    keeps, say) as a backslash escape rather than fail: a patch already written
+    must not then be reported as an error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _escape_unencodable()
     try:
         try:
             return _run(argv)

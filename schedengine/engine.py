@@ -153,7 +153,9 @@ class Engine:
         return self.tree.policy
 
     def customers(self) -> list[Customer]:
-        return self.tree.records()
+        """The customers in input order, as copies: changing one changes nothing in
+        the engine (use `patch`)."""
+        return [customer.model_copy(deep=True) for customer in self.tree.records()]
 
     def to_file(self, path: str | os.PathLike[str], fmt: Format | None = None) -> None:
         """Write the customers atomically, in the input's format unless told otherwise."""
@@ -260,11 +262,14 @@ class Engine:
         in one assignment. A rejected patch raises PatchError (an unknown
         customer UnknownCustomerError) and leaves the engine exactly as it
         was. Writers are serialised; readers never wait and see the old tree
-        or the new one. Compiled forms of unchanged schedules are reused."""
+        or the new one. Compiled forms of unchanged schedules are reused.
+        The returned customer is a copy: changing it changes nothing."""
         with self._write_lock:
             plan = plan_patch(self._state[0], customer_id, request, actor=actor)
             self._install(plan.tree, plan.affected)
-            return plan.customer
+        # A copy: changing it must not reach the stored record (what is written)
+        # while the answers stay those of the record as patched.
+        return plan.customer.model_copy(deep=True)
 
 
 def validate_file(path: str | os.PathLike[str], policy: Policy | None = None) -> Validation:

@@ -222,17 +222,20 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
         new_tree = tree.derive(replaced, affected)
     except TreeError as exc:  # the checks above should have caught it; keep the tree's words
         raise _rejected(customer_id, str(exc), exc) from exc
-    _check_affected(new_tree, customer_id, affected, own_schedule="schedule" in changed)
+    _check_affected(new_tree, tree, customer_id, affected, own_schedule="schedule" in changed)
     return PatchPlan(tree=new_tree, before=before, customer=patched, changed=changed,
                      affected=affected, rewritten=tuple(replaced))
 
 
-def _check_affected(tree: CustomerTree, customer_id: str, affected: tuple[str, ...], own_schedule: bool) -> None:
+def _check_affected(tree: CustomerTree, old_tree: CustomerTree, customer_id: str, affected: tuple[str, ...],
+                    own_schedule: bool) -> None:
     """Prepare the schedule of every owner the patch can change (the
     customer's own, and those of descendants, whose zone may cascade from
     it), so a bad rule is rejected now rather than at a later query; with
     `own_schedule` (the patch sets it) the customer's own schedule even
-    while it inherits: a bad rule is not stored to fail once Inherit is cleared."""
+    while it inherits: a bad rule is not stored to fail once Inherit is cleared.
+    A descendant's schedule that fails in `old_tree` too is said to be stored
+    so: the operator must mend that record, not the body."""
     own_label = tree.label(customer_id)
     done: set[str] = set()
     for cid in affected:
@@ -250,4 +253,15 @@ def _check_affected(tree: CustomerTree, customer_id: str, affected: tuple[str, .
                 if detail.startswith(lead):
                     detail = detail[len(lead):]
                     break
+            if owner != customer_id and _schedule_fails(old_tree, owner):
+                detail += (f" (already so in the stored record of {json_string(owner)}, whose schedule the "
+                           f"patch affects: mend that record first)")
             raise _rejected(customer_id, detail, exc) from exc
+
+
+def _schedule_fails(tree: CustomerTree, owner_id: str) -> bool:
+    try:
+        tree.schedule(owner_id)
+    except ScheduleError:
+        return True
+    return False

@@ -491,6 +491,9 @@ def _problem(cls: type[WireModel], data: Any, path: str, error: Any) -> tuple[st
         if cls is Customer and len(loc) == 1:
             return parent, f"the customer has no {field} (every customer needs a non-empty {field})"
         return parent, f"{field} is missing (it is required here)"
+    if error["type"] == "recursion_loop":  # pydantic's depth guard, which calls it a cycle: records hold none
+        return (path + _loc_to_path(loc[:1], data),
+                f"nested too deeply: more than {len(loc) - 1:,} levels of fields below it cannot be read")
     message = error["msg"]
     if message.startswith("Value error, "):  # our validators' words, which quote the value
         return where, message[len("Value error, "):]
@@ -510,7 +513,7 @@ def parse_model(cls: type[WireModel], data: Any, path: str = "$") -> Any:
         where, what = _problem(cls, data, path, first)
         count = exc.error_count()
         more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-        field = path + _loc_to_path(tuple(first["loc"]), data)
+        field = where if first["type"] == "recursion_loop" else path + _loc_to_path(tuple(first["loc"]), data)
         raise RecordError(f"{where}: {what}{more}", path=field) from exc
 
 

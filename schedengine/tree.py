@@ -215,10 +215,22 @@ def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
     return raw
 
 
+def _differs(before: Customer, after: Customer, field: str) -> bool:
+    """Whether a field's value changed. NaN != NaN, so a field holding a NaN (a Data
+    numberValue, say) would always count as changed and be rewritten from the model,
+    losing what only the record kept: such values are compared by their dumps."""
+    if getattr(before, field) == getattr(after, field):
+        return False
+
+    def dump(customer: Customer) -> str:
+        return json.dumps(customer.model_dump(include={field}), sort_keys=True, default=str)
+    return dump(before) != dump(after)
+
+
 def _with_changes(raw: dict[str, Any], before: Customer, after: Customer) -> dict[str, Any]:
     """`raw` (the wire dict `before` was read from) with each field whose value
     differs in `after` replaced, every spelling of it, by after's camelCase one."""
-    changed = {wire_key(f) for f in Customer.model_fields if getattr(before, f) != getattr(after, f)}
+    changed = {wire_key(f) for f in Customer.model_fields if _differs(before, after, f)}
     new = {wire_key(k): (k, v) for k, v in after.to_wire().items()}  # a field set to None is absent
     out: dict[str, Any] = {}
     for key, value in raw.items():
@@ -417,6 +429,8 @@ class CustomerTree:
         return list(self._customers)
 
     def customer(self, customer_id: str) -> Customer:
+        """The stored model itself, shared by the tree's caches: read it, never change it
+        (Engine.customers() and Engine.patch() give copies)."""
         try:
             record = self._customers[customer_id]
         except (KeyError, TypeError):

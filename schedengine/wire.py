@@ -64,7 +64,10 @@ def _lines(text: str) -> list[str]:
 
 def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
     """By file extension, else by content: JSON parses as JSON; several JSON
-    objects on separate lines are JSON Lines; anything else is JSV."""
+    objects on separate lines are JSON Lines; anything else is JSV, unless its
+    first field name is in double quotes, as JSV never writes one: that is JSON
+    that does not parse (a trailing comma, say), and decoding it as JSON says
+    where, where JSV would read its escapes and nulls as text."""
     if path is not None:
         fmt = _EXTENSIONS.get(Path(path).suffix.lower())
         if fmt is not None:
@@ -72,11 +75,15 @@ def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
     stripped = text.strip()
     if _is_json(stripped):
         return "json"
+    json_shaped = _QUOTED_FIRST_KEY.match(stripped) is not None
     lines = [ln for ln in _lines(stripped) if ln.strip()]
     if len(lines) > 1 and all(ln.lstrip().startswith("{") and ln.rstrip().endswith("}") for ln in lines):
-        if all(_is_json(ln) for ln in lines):
+        if json_shaped or all(_is_json(ln) for ln in lines):
             return "jsonl"
-    return "jsv"
+    return "json" if json_shaped else "jsv"
+
+
+_QUOTED_FIRST_KEY = re.compile(r'\[?\s*\{\s*"')
 
 
 # An integer token outside strings; fractions and exponents are left out

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -1028,3 +1029,71 @@ def test_a_patch_cannot_store_a_bad_rule_in_an_inheriting_schedule(engine):
     stored = Engine.from_records([{"id": "p", "schedule": {"timeZoneId": "UTC"}},
                                   {"id": "c", "parentCustomerId": "p", **body}])
     assert stored.patch("c", {"name": "C"}).name == "C"
+
+
+# ------------------------------------------------------------ a probe's finds (session 7)
+
+def test_a_nan_in_data_does_not_make_every_patch_rewrite_the_field(tmp_path, capsys, monkeypatch):
+    """NaN != NaN, so a field holding one counted as changed by every patch and was
+    written from the model: a big integer rounded, an unknown key dropped."""
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS", raising=False)
+    data = {"ratio": {"numberValue": "NaN"}, "account": {"numberValue": 12345678901234567890, "note": "kept"}}
+    path = tmp_path / "customers.json"
+    path.write_text(json.dumps([{"id": "root", "name": "Root", "data": data},
+                                {"id": "kid", "parentCustomerId": "root", "name": "Kid", "data": data}]))
+    monkeypatch.setattr(sys, "stdin", _stdin('{"name": "Root renamed"}'))
+    code, _, err = run(capsys, "patch", "root", "-", "--customers", str(path))
+    assert code == 0, err
+    root, kid = json.loads(path.read_text())
+    assert root["name"] == "Root renamed" and kid["breadcrumb"][0]["name"] == "Root renamed"
+    assert root["data"] == kid["data"] == data
+
+
+def test_a_value_the_terminal_cannot_encode_is_printed_escaped_not_an_error(tmp_path):
+    """A lone surrogate (which JSON keeps) in a patched name: the file was written,
+    then printing the summary failed and the CLI exited 2, as if nothing was done."""
+    path = tmp_path / "customers.json"
+    shutil.copyfile(DEMO, path)
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "SCHEDENGINE_CUSTOMERS": ""}
+    for extra in (("--dry-run",), (), ("--json",)):
+        done = subprocess.run([sys.executable, "-m", "schedengine", "patch", "acme-sales", "-", "--customers",
+                               str(path), *extra], input=b'{"name": "Sales \\ud800"}', capture_output=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert b"Sales \\ud800" in done.stdout
+    assert Engine.from_file(path).tree.customer("acme-sales").name == "Sales \ud800"
+
+
+def test_a_json_body_with_a_slip_is_a_json_error_not_jsv(tree_file, capsys, monkeypatch):
+    """A trailing comma made the body not JSON, so it was read as JSV: "\\u00e9"
+    stayed literal and null became the text "null", with exit 0."""
+    before = tree_file.read_bytes()
+    monkeypatch.setattr(sys, "stdin", _stdin('{\n  "name": "Caf\\u00e9",\n  "referenceId": null,\n}\n'))
+    code, _, err = run(capsys, "patch", "acme-sales", "-", "--customers", str(tree_file))
+    assert code == 2
+    assert err == "error: <stdin>: line 4, column 1: not valid JSON: Expecting property name enclosed in double quotes\n"
+    assert tree_file.read_bytes() == before
+
+
+def test_the_returned_customer_and_customers_are_copies(engine):
+    """Changing the returned model changed what is written, not what is answered."""
+    written = engine.dumps()
+    customer = engine.patch("acme-events", {"name": "Events"})
+    customer.schedule.force_closed = True
+    customer.name = "changed"
+    engine.customers()[0].name = "changed too"
+    assert engine.tree.customer("acme-events").name == "Events"
+    assert engine.dumps() != written and '"changed' not in engine.dumps()
+    assert engine.state_at("acme-events", JULY).state == fresh(engine).state_at("acme-events", JULY).state
+
+
+def test_a_bad_rule_stored_in_a_descendant_is_named_as_stored():
+    records = [{"id": "c", "name": "C", "schedule": {"timeZoneId": "UTC"}},
+               {"id": "d", "parentCustomerId": "c", "name": "D",
+                "schedule": {"rules": [{"id": "r", "startTime": "25:00", "frequency": "Daily"}]}}]
+    engine = Engine.from_records(records, validate=False)
+    with pytest.raises(PatchError) as caught:
+        engine.patch("c", {"name": "C2"})
+    assert str(caught.value) == (
+        'patch of "c": customers[1] (id "d").schedule.rules[0] (id "r").startTime: "25:00" is not a time '
+        '(expected HH:MM) (already so in the stored record of "d", whose schedule the patch affects: '
+        'mend that record first)')

@@ -452,3 +452,28 @@ def test_a_string_in_a_document_is_not_a_customer(tmp_path, name, text):
         assert str(info.value) == message
     report = validate_file(path)
     assert [f.message for f in report.findings if f.severity == "error"] == [message]
+
+
+@pytest.mark.parametrize("text, fmt", [
+    ('{"name": "x",}', "json"),  # a trailing comma: JSON that does not parse, not JSV
+    ('[\n  {"id": "a"},\n]', "json"),
+    ('{"id": "a"}\n{"id": "b",}', "jsonl"),  # one bad line of JSON Lines: that line's error
+    ('{name:x}', "jsv"),
+    ('{ Name: "a, b" }', "jsv"),
+    ('[{Id:a},{Id:b}]', "jsv"),
+])
+def test_json_that_does_not_parse_is_not_read_as_jsv(text, fmt):
+    assert detect_format(None, text) == fmt
+
+
+def test_data_nested_deeper_than_the_models_read_says_so():
+    """pydantic's depth guard calls it a cycle, after a path of thousands of characters."""
+    value = {"stringValue": "x"}
+    for _ in range(300):
+        value = {"structValue": {"a": value}}
+    with pytest.raises(RecordError) as caught:
+        parse_model(Customer, {"id": "x", "data": {"a": value}}, 'customers[0] (id "x")')
+    message = str(caught.value)
+    assert message.startswith('customers[0] (id "x").data: nested too deeply: more than ')
+    assert message.endswith(" levels of fields below it cannot be read") and len(message) < 150
+    assert caught.value.path == 'customers[0] (id "x").data'
