@@ -1,9 +1,11 @@
 """schedengine: what state is a telephony customer in at instant T?
 
     >>> from schedengine import Engine
-    >>> engine = Engine.from_file("fixtures/demo.json")            # doctest: +SKIP
-    >>> engine.state_at("acme", "2027-07-05T10:30:00-04:00").state  # doctest: +SKIP
+    >>> engine = Engine.from_file("fixtures/demo.json")  # from the project's root
+    >>> engine.state_at("acme", "2027-07-04T10:30:00-04:00").state
     'Holiday'
+    >>> engine.state_at("acme", "2027-07-05T10:30:00-04:00").state
+    'Business Hours'
 """
 
 from .engine import Engine

@@ -58,8 +58,7 @@ class Engine:
                  max_chunks: int = MAX_CHUNKS, envelope: Envelope = LIST):
         """`source_format` and `envelope`: how the records were read, so
         writing them back in that format keeps the file's shape."""
-        if mode not in ("compiled", "reference"):
-            raise ConfigurationError(f"mode {mode!r} is not 'compiled' or 'reference'")
+        _check_options(mode, max_chunks)
         self.mode = mode
         self.source_format = source_format
         self.envelope = envelope
@@ -92,6 +91,7 @@ class Engine:
         """Customers as models or wire dicts (any key case). With `validate`
         (the default) every schedule is checked now, so a bad rule fails the
         load rather than a later query."""
+        _check_options(mode, max_chunks)  # before the load, which may take long
         records = list(records)
         raw = [r for r in records if not isinstance(r, Customer)]
         if raw:
@@ -112,6 +112,7 @@ class Engine:
         tree's shape (ids, parents, cycles) is still checked at once, but a
         bad rule surfaces at the first query that reads it. A one-shot query
         on a large file then costs little more than reading it."""
+        _check_options(mode, max_chunks)  # before the load, which may take long
         # Records are kept as read either way (wire dicts, or JSON Lines text;
         # parsed into a bounded FIFO when needed), so writing the tree back
         # loses nothing a patch did not change.
@@ -270,6 +271,14 @@ class Engine:
         # A copy: changing it must not reach the stored record (what is written)
         # while the answers stay those of the record as patched.
         return plan.customer.model_copy(deep=True)
+
+
+def _check_options(mode: Any, max_chunks: Any) -> None:
+    if mode not in ("compiled", "reference"):
+        raise ConfigurationError(f"mode {mode!r} is not 'compiled' or 'reference'")
+    if type(max_chunks) is not int or max_chunks < 1:  # (a bool is no count)
+        raise ConfigurationError(f"max_chunks {max_chunks!r} is not a whole number of chunks of at least 1 "
+                                 f"(the default is {MAX_CHUNKS:,})")
 
 
 def validate_file(path: str | os.PathLike[str], policy: Policy | None = None) -> Validation:

@@ -59,7 +59,7 @@ from .times import MAX_WALL, MIN_DATE, parse_date, parse_time, parse_until, reso
 
 __all__ = [
     "DAILY_OCCURRENCE_LIMIT", "MAX_INTERVAL", "OCCURRENCE_LIMIT", "RuleWindows", "STEADY_PERIOD_LIMIT", "WORK",
-    "check_rule", "rule_kind", "rule_to_rrule", "rule_windows", "to_rrule_string",
+    "check_rule", "kind_warnings", "rule_kind", "rule_to_rrule", "rule_windows", "to_rrule_string",
 ]
 
 #: Most occurrences one query (or one Count rule) may enumerate; beyond it a RuleError names the limit.
@@ -154,6 +154,16 @@ def rule_kind(rule: SchedulingRule | dict[str, Any]) -> SimpleSchedulingRuleType
     if rule.customer_state is not None and rule.customer_state.strip():
         return SimpleSchedulingRuleTypes.CustomerState
     return SimpleSchedulingRuleTypes.Always
+
+
+def kind_warnings(rule: SchedulingRule, path: str) -> list[ScheduleWarning]:
+    """A warning for a rule whose explicit SimpleRuleType is not Time but which has time or
+    recurrence fields set: they are ignored, which its author may not expect."""
+    kind = rule.simple_rule_type
+    if kind is not None and kind is not SimpleSchedulingRuleTypes.Time and _has_time_fields(rule):
+        return [ScheduleWarning(f"SimpleRuleType is {kind.wire_name}: the time and recurrence fields are ignored",
+                                path=path)]
+    return []
 
 
 # ===================================================================== the spec
@@ -359,10 +369,7 @@ def _compile(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | None,
         elif freq is None:
             warn(f"{path}.startDate", "no StartDate with Frequency None: the rule's only window "
                                       "is on 1970-01-01")
-    if rule.simple_rule_type is not None and rule.simple_rule_type is not SimpleSchedulingRuleTypes.Time \
-            and _has_time_fields(rule):
-        warn(path, f"SimpleRuleType is {rule.simple_rule_type.wire_name}: the time and recurrence "
-                   f"fields are ignored")
+    warnings.extend(kind_warnings(rule, path))
 
     # ---- Frequency None: one window, or one span to UntilDate
     span_end = None

@@ -38,7 +38,7 @@ from .records import (
     SimpleSchedulingRuleTypes,
     Tag,
 )
-from .recurrence import STEADY_PERIOD_LIMIT, RuleWindows, check_rule, rule_kind, rule_windows
+from .recurrence import STEADY_PERIOD_LIMIT, RuleWindows, check_rule, kind_warnings, rule_kind, rule_windows
 from .results import Finding, Validation, frozen
 from .times import MAX_WALL, resolve_zone
 
@@ -844,6 +844,8 @@ class CustomerTree:
                                  + '; set State (e.g. "Business Hours")'))
             if p.kind is TIME:
                 warnings.extend(self._time_rule_warnings(schedule.rules[p.index], owner.zone, path))  # type: ignore[union-attr,index]
+            else:
+                warnings.extend((w.path or path, str(w)) for w in kind_warnings(schedule.rules[p.index], path))  # type: ignore[union-attr,index]
             if p.condition and self.policy.condition_evaluator is None:
                 warnings.append((f"{path}.condition", f"condition {p.condition!r} never matches: "
                                  "no condition evaluator is configured"))

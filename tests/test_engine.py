@@ -232,6 +232,16 @@ def test_a_rule_without_state_is_a_validate_warning(state):
          'set State (e.g. "Business Hours")')]
 
 
+@pytest.mark.parametrize("kind", ["Always", "CustomerState"])
+def test_time_fields_on_another_kind_of_rule_are_a_validate_warning(kind):
+    """docs/recurrence.md promised it; only check_rule said so, never validate."""
+    rule = {"id": "r", "simpleRuleType": kind, "customerState": "Open", "state": "Open",
+            "startTime": "09:00", "endTime": "17:00", "frequency": "Daily"}
+    warnings = Engine.from_records(_tiny([rule])).validate()
+    assert ('customers[0] (id "p").schedule.rules[0] (id "r")',
+            f"SimpleRuleType is {kind}: the time and recurrence fields are ignored") in warnings
+
+
 def test_a_bad_rule_in_an_inheriting_schedule_is_a_validate_warning():
     """Ignored while the customer inherits, the rule was never prepared, so
     validate said nothing of a start time of 25:00 that fails every query
@@ -621,6 +631,24 @@ def test_a_bad_policy_option_is_the_operators_error(option, fragment):
 
     with pytest.raises(ConfigurationError, match=fragment):
         Policy(**option)
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"max_chunks": -5}, "max_chunks -5 is not a whole number"),
+    ({"max_chunks": 0}, "max_chunks 0 is not"),
+    ({"max_chunks": "x"}, "max_chunks 'x' is not"),
+    ({"max_chunks": None}, "max_chunks None is not"),
+    ({"max_chunks": True}, "max_chunks True is not"),
+    ({"mode": "fast"}, "mode 'fast' is not"),
+])
+def test_a_bad_engine_option_is_refused_before_the_load(options, fragment, tmp_path):
+    """max_chunks was never checked: an IndexError or TypeError at the first query."""
+    from schedengine import ConfigurationError
+
+    for build in (lambda: Engine.from_file(tmp_path / "not-read.json", **options),
+                  lambda: Engine.from_records([{"id": "a"}], **options)):
+        with pytest.raises(ConfigurationError, match=fragment):
+            build()
 
 
 def test_cli_names_a_bad_policy_option_not_the_file(capsys):

@@ -352,3 +352,11 @@ def test_generator_cli_writes_what_generate_records_yields(generator: Any, tmp_p
     buffer = io.StringIO()
     assert generator.write_records(generator.generate_records(n, seed=11), buffer, fmt) == n
     assert buffer.getvalue() == text
+
+
+def test_generator_into_a_pipe_closed_early_prints_no_traceback() -> None:
+    """`generate.py -n 500 | head` (fixtures/README.md) printed a BrokenPipeError traceback."""
+    script = Path(__file__).resolve().parent.parent / "fixtures" / "generate.py"
+    done = subprocess.run(f"'{sys.executable}' '{script}' -n 500 | head -c 100 > /dev/null; echo ${{PIPESTATUS[0]}}",
+                          shell=True, executable="/bin/bash", capture_output=True, text=True)
+    assert done.stderr == "" and done.stdout.strip() in ("0", "141")

@@ -1,6 +1,8 @@
-"""The README's quickstart is a doctest: it must stay true."""
+"""The README's quickstart and the package docstring are doctests: they must stay true."""
 
 import doctest
+
+import schedengine
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -11,3 +13,10 @@ def test_readme_quickstart(monkeypatch):
     failures, tried = doctest.testfile(str(ROOT / "README.md"), module_relative=False,
                                        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert tried > 5 and failures == 0
+
+
+def test_package_docstring(monkeypatch):
+    """It said 'Holiday' for a Monday Acme is open, unnoticed: it was skipped."""
+    monkeypatch.chdir(ROOT)
+    failures, tried = doctest.testmod(schedengine)
+    assert tried >= 4 and failures == 0
