@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from .engine import END_INSTANT, FIRST_INSTANT, Engine, validate_file
+from .engine import END_INSTANT, FIRST_INSTANT, Engine, iso_datetime, validate_file
 from .errors import RecordError, ScheduleError, UnknownCustomerError
 from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
@@ -103,14 +103,13 @@ def _instant_value(text: str) -> str | int | float:
     """What an instant option means, for `Engine.instant`: the text itself
     (ISO 8601, parsed as the library parses strings), or epoch seconds when
     it is a plain number that is not an ISO date. An all-digit value that is
-    both, such as 20270706, is the ISO date: ISO wins wherever Python's
-    `datetime.fromisoformat` accepts the text (it does not accept "2027",
-    which is therefore epoch seconds)."""
+    both is the ISO date: that is eight digits, such as 20270706; any other
+    number of digits ("2027", "1814846400", "20000101120") is epoch seconds."""
     plain = text.strip()
     if not _PLAIN_NUMBER.fullmatch(plain):
         return text
     try:
-        datetime.fromisoformat(plain)
+        iso_datetime(plain)
     except ValueError:
         if plain.lstrip("+-").isdigit():
             try:
@@ -433,7 +432,8 @@ def cmd_patch(args: argparse.Namespace) -> int:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customers", metavar="FILE",
-                   help="customers file (.json/.jsonl/.jsv); default $SCHEDENGINE_CUSTOMERS, else the bundled demo tree")
+                   help="customers file (.json, .jsonl or .ndjson, .jsv; any other name is sniffed from its content); "
+                        "default $SCHEDENGINE_CUSTOMERS, else the bundled demo tree")
     p.add_argument("--mode", choices=("compiled", "reference"), default="compiled", help=argparse.SUPPRESS)
     p.add_argument("--policy-priority", choices=("highest-first", "lowest-first"), default="highest-first",
                    help="which Priority wins (default: highest-first)")

@@ -20,14 +20,15 @@ from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_arr
 from .errors import ConfigurationError, RecordError, WireFormatError
 from .patching import plan_patch
 from .policy import Policy
-from .records import Customer, PatchCustomer, clipped
+from .records import AppSettings, BillingSettings, Customer, PatchCustomer, clipped
 from .reference import ReferenceEvaluator
 from .results import Change, Explanation, Segment, StateResult
 from .times import HORIZON, MAX_DATE, MIN_DATE, epoch_datetime
 from .results import Validation
 from .tree import CustomerTree, validate_records
 from .wire import (LIST, Envelope, Format, decoded_records, dump_customers, json_lines_record_error, parse_customers,
-                   read_document, read_each_record, read_records_lazily, split_document, write_customers_atomic)
+                   read_document, read_each_record, read_records_lazily, split_document, writable,
+                   write_customers_atomic)
 
 __all__ = ["Engine", "Instant", "validate_file"]
 
@@ -165,9 +166,10 @@ class Engine:
         write_customers_atomic(path, records, fmt, envelope)
 
     def dumps(self, fmt: Format | None = None) -> str:
+        """The text `to_file` would write (a lone surrogate escaped in JSON, a RecordError in JSV)."""
         fmt = fmt or self.source_format
         records, envelope = self._written(fmt)
-        return dump_customers(records, fmt, envelope)
+        return writable(dump_customers(records, fmt, envelope), fmt, "Engine.dumps")
 
     def _written(self, fmt: Format) -> tuple[list[Any], Envelope]:
         """In the format it was read in, the document's shape and each record
@@ -241,6 +243,19 @@ class Engine:
         # segment there on either evaluator.
         return self._evaluator(*state, customer_id, start).timeline(customer_id, start, end)
 
+    def effective_billing_settings(self, customer_id: str) -> BillingSettings | None:
+        """The BillingSettings that apply to the customer (SPEC §4): those of the nearest
+        of itself and its ancestors whose OverrideBillingSettings is true, else the root's.
+        A copy: changing it changes nothing."""
+        settings = self.tree.effective_billing_settings(customer_id)
+        return None if settings is None else settings.model_copy(deep=True)
+
+    def effective_app_settings(self, customer_id: str) -> AppSettings | None:
+        """The AppSettings that apply to the customer, found as effective_billing_settings
+        finds those (by OverrideAppSettings). A copy."""
+        settings = self.tree.effective_app_settings(customer_id)
+        return None if settings is None else settings.model_copy(deep=True)
+
     def explain(self, customer_id: str, at: Instant) -> Explanation:
         """The reference evaluator's account (explaining is never hot)."""
         tree, reference, _ = self._state
@@ -294,6 +309,17 @@ def validate_file(path: str | os.PathLike[str], policy: Policy | None = None) ->
     return validate_records(records, policy)
 
 
+def iso_datetime(text: str) -> datetime:
+    """`datetime.fromisoformat` (any case of Z), except where it reads a digit as the
+    date-time separator: an all-digit text is ISO only as a basic date, YYYYMMDD
+    (fromisoformat read 20000101120 as 2000-01-01 20:00, and 1111111111111 as
+    1111-11-11 11:11). ValueError for what is not an ISO 8601 date-time."""
+    plain = text.strip()
+    if plain.isdigit() and len(plain) != 8:
+        raise ValueError(f"{plain!r} is not an ISO 8601 date-time")
+    return datetime.fromisoformat(plain.replace("z", "Z"))
+
+
 def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
     """Aware UTC datetime from any accepted instant form, within
     [FIRST_INSTANT, END_INSTANT). `zone_of_owner` is called only for naive input."""
@@ -305,7 +331,7 @@ def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
             at = epoch_datetime(at)
         elif isinstance(at, str):
             try:
-                at = datetime.fromisoformat(at.strip().replace("z", "Z"))
+                at = iso_datetime(at)
             except ValueError as exc:
                 raise RecordError(f"{_shown(at)} is not an ISO 8601 instant (e.g. 2027-07-05T10:30:00-04:00)",
                                   path="at") from exc

@@ -111,17 +111,15 @@ def _iana_by_lower() -> dict[str, str]:
 
 @lru_cache(maxsize=1024)
 def _zone_named(name: str) -> ZoneInfo | None:
-    """The zone called `name` (IANA, then Windows, then case-insensitive IANA), or None.
-    Only names of the zone database count: ZoneInfo also opens any other file
-    there ("localtime", "posixrules", "Factory")."""
-    names = _iana_by_lower()
-    folded = names.get(name.lower())
-    candidates = [name] if folded == name else []
+    """The zone called `name` (IANA in any case, then Windows), or None. Only names of the
+    zone database count: ZoneInfo also opens any other file there ("localtime",
+    "posixrules", "Factory"). IANA comes first so that a name is one zone in any case:
+    "utc" is UTC as "UTC" is, not the Windows "UTC" (Etc/UTC)."""
+    folded = _iana_by_lower().get(name.lower())
+    candidates = [folded] if folded else []
     windows = _windows_table().get(name.lower())
     if windows:
         candidates.append(windows)
-    if folded:
-        candidates.append(folded)
     for candidate in candidates:
         try:
             return ZoneInfo(candidate)

@@ -446,6 +446,14 @@ class CustomerTree:
         return model
 
     def _unknown(self, customer_id: Any) -> UnknownCustomerError:
+        if not isinstance(customer_id, str):  # 42 for "42": shown as the same text, so say what it was
+            try:
+                held = str(customer_id) in self._customers
+            except Exception:  # a str() that fails: nothing to suggest
+                held = False
+            hint = f'; pass "{customer_id}"' if held else ""
+            return UnknownCustomerError(f"unknown customer {customer_id!r:.80} (an id is a string, not "
+                                        f"{type(customer_id).__name__}{hint})")
         return UnknownCustomerError(f"unknown customer {json_string(customer_id)} (the tree has "
                                     f"{len(self._customers):,} customers; did you load the right file?)")
 

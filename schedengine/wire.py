@@ -376,20 +376,27 @@ def dump_customers(customers: Iterable[WireModel | dict[str, Any]], fmt: Format 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def writable(text: str, fmt: Format, path: str | os.PathLike[str]) -> str:
+    """`text` as it can be written in UTF-8. A lone surrogate (JSON's "\\ud800"
+    reads as one) has no UTF-8 form: JSON and JSON Lines write it back as the
+    escape it was read from (it can only stand inside a string); JSV has no
+    escapes, so that is a RecordError naming `path`, before anything is written."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return text
+    if fmt in ("json", "jsonl"):
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    line = text.count("\n", 0, match.start()) + 1
+    raise RecordError(f"{path}: line {line} of the JSV to write holds a lone surrogate "
+                      f"(U+{ord(match[0]):04X}), which JSV cannot carry; write JSON instead, "
+                      "or remove it", path=str(path))
+
+
 def _utf8(text: str, fmt: Format, path: str | os.PathLike[str]) -> bytes:
-    """`text` as UTF-8. A lone surrogate (JSON's "\\ud800" reads as one) has
-    no UTF-8 form: JSON and JSON Lines write it back as the escape it was
-    read from (it can only stand inside a string); JSV has no escapes, so
-    that is a RecordError naming the file, before anything is written."""
     try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        if fmt in ("json", "jsonl"):
-            return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text).encode("utf-8")
-        line = text.count("\n", 0, exc.start) + 1
-        raise RecordError(f"{path}: line {line} of the JSV to write holds a lone surrogate "
-                          f"(U+{ord(text[exc.start]):04X}), which JSV cannot carry; write JSON instead, "
-                          "or remove it", path=str(path)) from None
+        return text.encode("utf-8")  # one pass, in C: surrogates are rare
+    except UnicodeEncodeError:
+        return writable(text, fmt, path).encode("utf-8")
 
 
 def write_customers_atomic(path: str | os.PathLike[str], customers: Sequence[WireModel | dict[str, Any]],

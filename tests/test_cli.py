@@ -242,6 +242,8 @@ def test_python_dash_m_entry_point():
     ("1814846400.5", "2027-07-06T00:00:00.500000-04:00"),
     ("2027", "1969-12-31T19:33:47-05:00"),              # not an ISO date for Python either: epoch seconds
     ("-86400", "1969-12-30T19:00:00-05:00"),
+    # fromisoformat took the ninth digit for the date-time separator: 2000-01-01 20:00
+    ("20000101120", "2603-10-12T11:38:40-04:00"),
 ])
 def test_at_reads_iso_before_epoch_seconds(capsys, text, expected):
     code, out, err = run(capsys, "state-at", "acme", "--at", text, "--json")

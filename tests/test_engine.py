@@ -351,6 +351,16 @@ def test_unknown_customer(demo):
         demo.state_at("nobody", 0)
 
 
+def test_an_id_that_is_not_a_string_is_named_with_its_type():
+    """A record's numeric id is read as its text; state_at(42) said 'unknown customer "42"' of a tree holding "42"."""
+    engine = Engine.from_records([{"id": 42}])
+    assert engine.state_at("42", 0).customer_id == "42"
+    with pytest.raises(UnknownCustomerError, match=r'^unknown customer 42 \(an id is a string, not int; pass "42"\)$'):
+        engine.state_at(42, 0)
+    with pytest.raises(UnknownCustomerError, match=r"^unknown customer None \(an id is a string, not NoneType\)$"):
+        engine.next_change(None, 0)
+
+
 def test_deep_chain_without_recursion():
     depth = 100_000
     records = [{"id": "n0", "schedule": {"timeZoneId": "Europe/London", "rules": [
@@ -666,3 +676,30 @@ def test_a_bad_inherited_zone_is_blamed_on_the_customer_that_names_it():
     engine = Engine.from_records(records, validate=False)
     with pytest.raises(RecordError, match=r'^customers\[0\] \(id "p"\)\.schedule\.timeZoneId: unknown time zone'):
         engine.state_at("c", 0)
+
+
+@pytest.mark.parametrize("text", ["20000101120", "1111111111111", "2027"])
+def test_an_all_digit_string_is_iso_only_as_yyyymmdd(demo, text):
+    """fromisoformat reads any ninth character as the date-time separator: 1111111111111 was 1111-11-11 11:11."""
+    with pytest.raises(RecordError, match="is not an ISO 8601 instant"):
+        demo.state_at("acme", text)
+    assert demo.state_at("acme", "20270706").at == datetime(2027, 7, 6, 4, tzinfo=timezone.utc)
+
+
+def test_effective_settings_come_from_the_nearest_override_or_the_root():
+    """SPEC §4: BillingSettings and AppSettings inherit through their Override* flags."""
+    def billing(cost):
+        return {"base": {"baseCost": cost}}
+    records = [
+        {"id": "root", "billingSettings": billing(1), "appSettings": {"pageTitle": "Root"}},
+        {"id": "mid", "parentCustomerId": "root", "overrideBillingSettings": True, "billingSettings": billing(2),
+         "appSettings": {"pageTitle": "Mid, not overriding"}},
+        {"id": "leaf", "parentCustomerId": "mid", "billingSettings": billing(3)},
+    ]
+    engine = Engine.from_records(records)
+    assert [engine.effective_billing_settings(c).base.base_cost for c in ("root", "mid", "leaf")] == [1, 2, 2]
+    assert [engine.effective_app_settings(c).page_title for c in ("root", "mid", "leaf")] == ["Root"] * 3
+    engine.effective_billing_settings("leaf").base.base_cost = 99  # a copy
+    assert engine.effective_billing_settings("leaf").base.base_cost == 2
+    with pytest.raises(UnknownCustomerError):
+        engine.effective_app_settings("nobody")

@@ -1097,3 +1097,11 @@ def test_a_bad_rule_stored_in_a_descendant_is_named_as_stored():
         'patch of "c": customers[1] (id "d").schedule.rules[0] (id "r").startTime: "25:00" is not a time '
         '(expected HH:MM) (already so in the stored record of "d", whose schedule the patch affects: '
         'mend that record first)')
+
+
+def test_dumps_gives_what_to_file_writes_for_a_lone_surrogate():
+    """dumps('jsv') returned text no UTF-8 writer could take, where to_file refused."""
+    engine = Engine.from_records([{"id": "a", "name": "x\ud800y"}])
+    assert "x\\ud800y" in engine.dumps("json") and "x\\ud800y" in engine.dumps("jsonl")
+    with pytest.raises(RecordError, match=r"^Engine.dumps: line 1 of the JSV to write holds a lone surrogate"):
+        engine.dumps("jsv")

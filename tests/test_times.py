@@ -32,6 +32,8 @@ def epoch(*args: int) -> int:
     ("america/new_york", "America/New_York"),
     ("  Europe/London ", "Europe/London"),
     ("eastern standard time", "America/New_York"),
+    ("utc", "UTC"),  # was Etc/UTC, by the Windows name "UTC": one name, one zone, in any case
+    ("Utc", "UTC"),
 ])
 def test_resolve_zone_names(name, key):
     assert resolve_zone(name).key == key
