@@ -62,6 +62,8 @@ __all__ = [
     "check_rule", "kind_warnings", "rule_kind", "rule_to_rrule", "rule_windows", "to_rrule_string",
 ]
 
+#: Occurrences from which a scan of next_edge is remembered, to answer the following calls.
+_DENSE_SCAN = 1_000
 #: Most occurrences one query (or one Count rule) may enumerate; beyond it a RuleError names the limit.
 OCCURRENCE_LIMIT = 100_000
 #: Days of occurrences one engine query may enumerate: a compiled chunk (about 6 days) or a first
@@ -666,15 +668,20 @@ def _day_first(spec: _Spec, anchor: datetime) -> Iterator[datetime]:
     range_starts = [a for a, _ in ranges]
     by_range = 86400 // step > len(ranges)  # walk the ranges, or the day's periods, whichever is fewer
     work = WORK
-    for day in _kept_days(spec, anchor.date()):
+    first_day = anchor.date()
+    # On the anchor's own day, periods before it are not wanted: a query at 18:00 of a rule
+    # every 9 seconds generated the day's 7,200 occurrences before 18:00 first.
+    anchor_seconds = anchor.hour * 3600 + anchor.minute * 60 + anchor.second
+    for day in _kept_days(spec, first_day):
         work.items += 1
         midnight = datetime(day.year, day.month, day.day)
         delta = midnight - origin
         phase = (delta.days * 86400 + delta.seconds) % step  # seconds from the last period start to midnight
+        floor = anchor_seconds if day == first_day else 0
         if by_range:
-            seconds = (t for a, b in ranges for t in range(a + (-phase - a) % step, b, step))
+            seconds = (t for a, b in ranges for t in range(max(a, floor) + (-phase - max(a, floor)) % step, b, step))
         else:
-            seconds = (t for t in range((-phase) % step, 86400, step)
+            seconds = (t for t in range(floor + (-phase - floor) % step, 86400, step)
                        if (i := bisect_right(range_starts, t) - 1) >= 0 and t < ranges[i][1])
         for t in seconds:
             period = midnight + timedelta(seconds=t)
@@ -803,7 +810,7 @@ class RuleWindows:
     """
 
     __slots__ = ("_spec", "_path", "_fixed", "_first", "_last_end", "_first_known", "_last_known",
-                 "_counted", "_chunk", "_pattern")
+                 "_counted", "_chunk", "_pattern", "_dense")
 
     def __init__(self, spec: _Spec, path: str = "rule"):
         self._spec = spec
@@ -818,6 +825,8 @@ class RuleWindows:
         self._last_known = False
         self._counted: list[datetime] | None = None
         self._pattern: tuple | None = ()  # () = not worked out yet (date_pattern)
+        # The last dense scan of next_edge: (lo, hi, merged windows meeting [lo, hi)), or None
+        self._dense: tuple[datetime, datetime, list[tuple[datetime, datetime]]] | None = None
         if spec.freq is None:
             self._fixed = self._single_window()
         elif spec.until is not None and spec.until < spec.dtstart or spec.dtstart >= MAX_WALL:
@@ -1032,6 +1041,8 @@ class RuleWindows:
         if self._fixed is not None:
             i = bisect_right(self._fixed, (wall, datetime.max)) - 1
             return i >= 0 and self._fixed[i][0] <= wall < self._fixed[i][1]
+        if wall < self._spec.window(self._first)[0]:  # type: ignore[arg-type]
+            return False
         merged, _, _ = self._scan(wall, wall + _MICRO)
         return any(a <= wall < b for a, b in merged)
 
@@ -1056,6 +1067,12 @@ class RuleWindows:
                     return b if b < MAX_WALL else None
             return None
         spec = self._spec
+        first = spec.window(self._first)[0]  # type: ignore[arg-type]  (a rule that never fires is known up front)
+        if wall < first:  # long before StartDate: nothing to scan (each query scanned a chunk of occurrences)
+            return first if first < MAX_WALL else None
+        remembered = self._dense_edge(wall)
+        if remembered is not None:
+            return remembered
         if spec.until is not None:
             horizon = min(MAX_WALL, spec.window(spec.until)[1] + DAY)
         else:
@@ -1067,6 +1084,8 @@ class RuleWindows:
         while cursor < horizon:
             hi = min(cursor + size, horizon)
             merged, later, generated = self._scan(cursor, hi)
+            if generated >= _DENSE_SCAN:
+                self._dense = (cursor, hi, merged)  # one tuple: another thread reads the old or the new
             clipped = [(max(a, cursor), min(b, hi)) for a, b in merged if b > cursor and a < hi]
             if generated < 1000:
                 size = min(size * 2, cap)
@@ -1095,6 +1114,24 @@ class RuleWindows:
             if later is None:
                 return None
             cursor = max(hi, later)
+        return None
+
+    def _dense_edge(self, wall: datetime) -> datetime | None:
+        """next_edge from the last dense scan when it holds the answer, else None. The merged
+        windows are full extents of every window meeting [lo, hi), so each of their edges
+        strictly inside (lo, hi) is an edge of the whole union. (A timeline of a rule with a
+        window every few seconds asked for the next edge at each one, and each call scanned
+        thousands of occurrences again.)"""
+        dense = self._dense
+        if dense is None:
+            return None
+        lo, hi, merged = dense
+        if not lo <= wall < hi:
+            return None
+        for a, b in merged[max(0, bisect_right(merged, (wall, datetime.max)) - 1):]:
+            edge = a if a > wall else b if b > wall else None
+            if edge is not None:
+                return edge if lo < edge < hi and edge < MAX_WALL else None
         return None
 
     def covered_from(self) -> datetime | None:

@@ -147,8 +147,10 @@ class ReferenceEvaluator:
             edge = p.windows.next_edge(wall)  # type: ignore[union-attr]
             if edge is not None:
                 best = _earliest(best, (edge - offset).replace(tzinfo=UTC))  # type: ignore[operator]
-            # A fall-back can bring the wall clock back over a recent edge.
-            if p.windows.next_edge(wall - timedelta(days=1)) is not None:  # type: ignore[union-attr]
+            # A fall-back can bring the wall clock back over a recent edge: a rule with a window
+            # ending after a day ago (or never) makes UTC-offset changes candidates.
+            last_end = p.windows.span()[1]  # type: ignore[union-attr]
+            if last_end is None or last_end > wall - timedelta(days=1):
                 alive = True
         if alive:
             best = _earliest(best, _next_transition(schedule, at, _earliest(best, before) or HORIZON))
