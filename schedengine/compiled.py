@@ -36,7 +36,7 @@ from .results import Change, Segment, StateResult, check_segment_count
 from .recurrence import RuleWindows
 from .times import HORIZON, utc_offset_spans
 from .caches import copy_without, put_bounded
-from .tree import CustomerTree, OwnerSchedule, normalise_state, rules_up_to
+from .tree import CustomerTree, OwnerSchedule, StateProofs, normalise_state, rules_up_to
 
 __all__ = ["CompiledEvaluator", "CHUNK_SECONDS", "MAX_CHUNKS"]
 
@@ -51,9 +51,16 @@ CHUNK_FLOAT = float(CHUNK_SECONDS)
 # 0.6 GB, room for a week of a million customers on 300,000 distinct
 # schedules; pass Engine(max_chunks=...) to trade memory for recompiles.
 MAX_CHUNKS = 1_000_000
+# Pieces kept at once, per chunk allowed: a dense schedule (a window every few
+# minutes) has thousands of pieces a chunk, and a count of chunks alone let
+# next_change over such a schedule fill gigabytes.
+PIECES_PER_CHUNK = 20
 # Rule windows over one chunk's wall range remembered at once (FIFO), each a
-# few hundred bytes: about 30 MB.
+# few hundred bytes: about 30 MB. Only ranges of at most MEMBERSHIP_WINDOWS
+# windows are remembered (the sharing this serves is between business
+# schedules; a dense rule's range can hold thousands).
 MAX_MEMBERSHIPS = 100_000
+MEMBERSHIP_WINDOWS = 64
 HORIZON_TS = int(HORIZON.timestamp())  # nothing is reported at or after
 DAY = 86400
 ALWAYS = SimpleSchedulingRuleTypes.Always
@@ -122,10 +129,10 @@ class _Compiled:
     cached after a patch never keep an old tree alive."""
 
     __slots__ = ("chain", "parents", "chunks", "empty", "edges", "tails", "time_zone", "protos", "store",
-                 "force_closed_state", "fallback_state")
+                 "force_closed_state", "fallback_state", "proofs")
 
     def __init__(self, chain: Sequence[OwnerSchedule], parents: Sequence[bool], store: "CompiledStore",
-                 force_closed_state: str, fallback_state: str):
+                 force_closed_state: str, fallback_state: str, proofs: StateProofs):
         self.chain = tuple(chain)  # owner first, then the owners its CustomerState rules read
         self.parents = tuple(parents)  # whether each owner has a parent at all
         # Chunk index -> chunk, for chunks wholly inside [MIN_TS, HORIZON_TS):
@@ -139,6 +146,7 @@ class _Compiled:
         self.store = store
         self.force_closed_state = force_closed_state
         self.fallback_state = fallback_state
+        self.proofs = proofs  # (content-keyed, like the form: holds no tree)
 
     def chunk(self, idx: int) -> _Chunk:
         chunk = self.chunks.get(idx) or self.edges.get(idx)
@@ -198,7 +206,9 @@ class _Compiled:
         key = next(k for k, v in self.protos.items() if v is proto)
         relevant = rules_up_to(self.chain[0].live_rules, key[2]) if not self.chain[0].force_closed else ()
         keys: list[tuple] = []  # each level's outcome at ts, worked out if a parent is read
-        for i, schedule in enumerate(self.chain):
+        # A parent whose state cannot change any more changes nothing by its edges (see reference._step).
+        moving = self.chain[:self.proofs.constant_from(self.chain, _instant(ts))] if len(self.chain) > 1 else self.chain
+        for i, schedule in enumerate(moving):
             for p in relevant:
                 # A conditional rule is compiled only when no evaluator is set:
                 # then it never matches, and its edges change nothing.
@@ -212,7 +222,7 @@ class _Compiled:
                     best = bound if best is None else min(best, bound)
             # A parent matters only through the states the CustomerState rules want.
             wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
-            if not wanted or i + 1 == len(self.chain):
+            if not wanted or i + 1 == len(moving):
                 break
             if not keys:
                 layers = _layers(self, ts, ts + 1, remember=False)  # one instant: no other form asks for it
@@ -325,7 +335,7 @@ class CompiledEvaluator:
             compiled = self.store.forms.get(key)
             if compiled is None:
                 compiled = _Compiled(chain, parents, self.store, policy.force_closed_state,
-                                     policy.fallback_state)
+                                     policy.fallback_state, self.tree.proofs)
                 self.store.forms[key] = compiled
             compilable = policy.condition_evaluator is None or not any(
                 p.condition for s in chain for p in s.live_rules)
@@ -468,8 +478,10 @@ class CompiledStore:
 
     def __init__(self, max_chunks: int = MAX_CHUNKS):
         self.max_chunks = max_chunks
+        self.max_pieces = max_chunks * PIECES_PER_CHUNK
+        self.pieces = 0  # in the chunks remembered
         self.forms: dict[tuple, _Compiled] = {}
-        self._order: deque[tuple[_Compiled, int]] = deque()
+        self._order: deque[tuple[_Compiled, int, int]] = deque()  # (form, chunk index, pieces)
         self.chunks_compiled = 0  # work counter for tests
         self._memberships: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.windows_computed = 0  # work counter for tests
@@ -485,17 +497,23 @@ class CompiledStore:
         if found is None:
             spans = windows.windows(_wall_at(lo), _wall_at(hi))
             found = (tuple(_wall_seconds(a) for a, _ in spans), tuple(_wall_seconds(b) for _, b in spans))
-            if remember:
+            if remember and len(spans) <= MEMBERSHIP_WINDOWS:
                 put_bounded(self._memberships, key, found, MAX_MEMBERSHIPS)
             self.windows_computed += 1
         return found
 
     def remember(self, compiled: _Compiled, idx: int, chunk: _Chunk) -> None:
         compiled.chunks[idx] = chunk
-        self._order.append((compiled, idx))
+        pieces = len(chunk) - FIRST_PIECE
+        self._order.append((compiled, idx, pieces))
+        self.pieces += pieces
         self.chunks_compiled += 1
-        while len(self._order) > self.max_chunks:
-            old, old_idx = self._order.popleft()
+        while len(self._order) > self.max_chunks or (self.pieces > self.max_pieces and len(self._order) > 1):
+            try:
+                old, old_idx, old_pieces = self._order.popleft()
+            except IndexError:  # another thread emptied it first
+                break
+            self.pieces -= old_pieces
             old.chunks.pop(old_idx, None)
             old.tails.pop(float(old_idx * CHUNK_SECONDS), None)
 

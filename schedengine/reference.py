@@ -159,8 +159,11 @@ class ReferenceEvaluator:
     def _step(self, chain: list[str], at: datetime) -> Iterator[tuple[datetime, Outcome]]:
         """(instant, outcome of the chain's first owner) at each candidate after `at`."""
         outcomes = self._outcomes(chain, at)
+        # A parent whose state cannot change any more changes nothing by its edges: a child
+        # reading a parent that switches rule but never state walked every edge to the horizon.
+        moving = chain[:self.tree.proofs.constant_from([self.tree.schedule(o) for o in chain], at)]
         while True:
-            nxt = self._next_candidate(chain, outcomes, at)
+            nxt = self._next_candidate(moving, outcomes, at)
             if nxt is None or nxt >= HORIZON:
                 return
             at = nxt

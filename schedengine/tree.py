@@ -179,6 +179,125 @@ def _covers(windows: RuleWindows, wall: datetime) -> bool:
     return start is not None and start <= wall
 
 
+class StateProofs:
+    """Proofs that a state can no longer change, over prepared schedules alone: no records,
+    no tree. Its caches are keyed by content (schedule fingerprints), so one instance serves a
+    tree and every tree a patch derives from it (the same policy), and compiled forms hold it
+    without holding a tree."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        # (fingerprint, live rule indexes, parent state) -> a level's steady states (_steady_states)
+        self._steady: dict[tuple, frozenset[str]] = {}
+        self._hidden: dict[str, frozenset[int]] = {}  # fingerprint -> indices of hidden rules (hidden)
+
+    def can_match(self, rule: PreparedRule) -> bool:
+        """False for a conditional rule when no condition evaluator is set."""
+        return not rule.condition or self.policy.condition_evaluator is not None
+
+    def constant_from(self, chain: Sequence[OwnerSchedule], at: datetime) -> int:
+        """The first level (>= 1) of a state chain whose state cannot change after `at`, else
+        len(chain): no window edge at that level or above can change the owner's outcome."""
+        if len(chain) < 2:
+            return len(chain)
+        levels = self.possible_by_level(chain, at)
+        return next((i for i in range(1, len(chain)) if len(levels[i]) == 1), len(chain))
+
+    def possible_by_level(self, chain: Sequence[OwnerSchedule], at: datetime) -> list[frozenset[str]]:
+        """For each owner of a state chain (the owner first, then the owners its CustomerState
+        rules read, as CustomerTree.state_chain lists them), the normalised names of every state
+        it could be in at some instant after `at`: an over-approximation, used only to prove that
+        a state can never change. Time rules whose last window has ended are left out, and so
+        are CustomerState rules whose wanted state the parent can no longer reach."""
+        levels: list[frozenset[str]] = []
+        parent_states: frozenset[str] = frozenset()
+        for schedule in reversed(chain):
+            states: set[str] = set()
+            if schedule.force_closed:
+                states.add(normalise_state(self.policy.force_closed_state))
+            else:
+                hidden = self.hidden(schedule)
+                wall = at.astimezone(schedule.zone).replace(tzinfo=None) - timedelta(days=1)
+                tail = True
+                alive: list[PreparedRule] = []
+                for p in schedule.live_rules:
+                    if not self.can_match(p) or p.index in hidden:
+                        continue
+                    if p.kind is TIME:
+                        start, end = p.windows.span()  # type: ignore[union-attr]
+                        if start is None or (end is not None and end <= wall):
+                            continue  # no window now or later
+                    elif p.kind is CUSTOMER_STATE and p.customer_state not in parent_states:
+                        continue
+                    alive.append(p)
+                    states.add(normalise_state(p.state))
+                    # An unconditional rule that matches at every wall time from now on
+                    # leaves nothing to the rules after it, nor to the default.
+                    covered = p.kind is ALWAYS or (p.kind is TIME and _covers(p.windows, wall))  # type: ignore[arg-type]
+                    if covered and not p.condition:
+                        tail = False
+                        break
+                if tail:
+                    states.add(normalise_state(schedule.default_state or self.policy.fallback_state))
+                if len(states) > 1:
+                    states = self._steady_states(schedule, alive, parent_states, wall) or states
+            parent_states = frozenset(states)
+            levels.append(parent_states)
+        return levels[::-1]
+
+    def hidden(self, schedule: OwnerSchedule) -> frozenset[int]:
+        """Indices of the schedule's Time rules that never decide (hidden_rules); worked out when
+        first asked (by next_change, until and validate: first state_at queries do not pay for it)."""
+        found = self._hidden.get(schedule.fingerprint)
+        if found is None:
+            found = frozenset(hidden_rules(schedule.live_rules))
+            put_bounded(self._hidden, schedule.fingerprint, found, STEADY_CACHE)
+        return found
+
+    def _steady_states(self, schedule: OwnerSchedule, alive: list[PreparedRule],
+                       parent_states: frozenset[str], wall: datetime) -> frozenset[str] | None:
+        """The exact states (normalised) of one level at every wall time from `wall` on, when its
+        rules repeat from there (RuleWindows.steady): one common period holds them all. None when
+        some rule does not repeat (Monthly, Yearly, an end to come), a conditional rule may match,
+        or a CustomerState rule's parent may be in more than one state.
+
+        Without this a schedule whose state never changes but whose rules keep changing (two
+        shifts of "Open" around the clock) made next_change walk every edge to the horizon."""
+        parent = next(iter(parent_states)) if len(parent_states) == 1 else None
+        period = 86400
+        for p in alive:
+            if p.condition or (p.kind is CUSTOMER_STATE and parent is None):
+                return None
+            if p.kind is TIME:
+                steady = p.windows.steady()  # type: ignore[union-attr]
+                if steady is None or steady[0] > wall:
+                    return None
+                period = lcm(period, steady[1])
+        if period > STEADY_PERIOD_LIMIT:
+            return None
+        key = (schedule.fingerprint, tuple(p.index for p in alive), parent)
+        found = self._steady.get(key)
+        if found is not None:
+            return found
+        # The states at one period's every window edge: the same as at every later wall time.
+        end = wall + timedelta(seconds=period)
+        windows = {p.index: p.windows.windows(wall, end) for p in alive if p.kind is TIME}  # type: ignore[union-attr]
+        points = {wall, *(edge for spans in windows.values() for span in spans for edge in span if wall < edge < end)}
+        default = normalise_state(schedule.default_state or self.policy.fallback_state)
+        states: set[str] = set()
+        for x in points:
+            for p in alive:
+                if (p.kind is ALWAYS or (p.kind is CUSTOMER_STATE and p.customer_state == parent)
+                        or (p.kind is TIME and any(a <= x < b for a, b in windows[p.index]))):
+                    states.add(normalise_state(p.state))
+                    break
+            else:
+                states.add(default)
+        found = frozenset(states)
+        put_bounded(self._steady, key, found, STEADY_CACHE)
+        return found
+
+
 def _raw_fields(record: dict[str, Any], *keys: str) -> list[Any]:
     """A wire dict's fields by normalised name (any case), in one pass, as
     records.py matches them: of keys differing only in case (`schedule`,
@@ -354,9 +473,7 @@ class CustomerTree:
         self._windows: dict[tuple[str, str], RuleWindows] = {}
         self._by_fingerprint: dict[str, OwnerSchedule] = {}
         self._rule_warnings: dict[tuple[str, str], list[ScheduleWarning]] = {}
-        # (fingerprint, live rule indexes, parent state) -> a level's steady states (_steady_states)
-        self._steady: dict[tuple, frozenset[str]] = {}
-        self._hidden: dict[str, frozenset[int]] = {}  # fingerprint -> indices of hidden rules (hidden)
+        self.proofs = StateProofs(self.policy)  # content-keyed: shared with derived trees
 
     def derive(self, replaced: dict[str, Customer], affected: Iterable[str]) -> "CustomerTree":
         """A new tree in which the customers in `replaced` (already in the
@@ -397,8 +514,7 @@ class CustomerTree:
         new._windows = dict(self._windows)
         new._by_fingerprint = dict(self._by_fingerprint)
         new._rule_warnings = dict(self._rule_warnings)
-        new._steady = dict(self._steady)
-        new._hidden = dict(self._hidden)
+        new.proofs = self.proofs
         return new
 
     def _check_cycle_through(self, customer_id: str) -> None:
@@ -711,100 +827,15 @@ class CustomerTree:
 
     def can_match(self, rule: PreparedRule) -> bool:
         """False for a conditional rule when no condition evaluator is set."""
-        return not rule.condition or self.policy.condition_evaluator is not None
+        return self.proofs.can_match(rule)
 
     def possible_states(self, owner_id: str, at: datetime) -> frozenset[str]:
-        """Normalised names of every state the owner could be in at some
-        instant after `at` (an over-approximation: used only to prove that a
-        state can never change). Time rules whose last window has ended are
-        left out, and so are CustomerState rules whose wanted state the
-        parent can no longer reach."""
-        parent_states: frozenset[str] = frozenset()
-        for oid in reversed(self.state_chain(owner_id)):
-            schedule = self.schedule(oid)
-            states: set[str] = set()
-            if schedule.force_closed:
-                states.add(normalise_state(self.policy.force_closed_state))
-            else:
-                hidden = self.hidden(schedule)
-                wall = at.astimezone(schedule.zone).replace(tzinfo=None) - timedelta(days=1)
-                tail = True
-                alive: list[PreparedRule] = []
-                for p in schedule.live_rules:
-                    if not self.can_match(p) or p.index in hidden:
-                        continue
-                    if p.kind is TIME:
-                        start, end = p.windows.span()  # type: ignore[union-attr]
-                        if start is None or (end is not None and end <= wall):
-                            continue  # no window now or later
-                    elif p.kind is CUSTOMER_STATE and p.customer_state not in parent_states:
-                        continue
-                    alive.append(p)
-                    states.add(normalise_state(p.state))
-                    # An unconditional rule that matches at every wall time from now on
-                    # leaves nothing to the rules after it, nor to the default.
-                    covered = p.kind is ALWAYS or (p.kind is TIME and _covers(p.windows, wall))  # type: ignore[arg-type]
-                    if covered and not p.condition:
-                        tail = False
-                        break
-                if tail:
-                    states.add(normalise_state(schedule.default_state or self.policy.fallback_state))
-                if len(states) > 1:
-                    states = self._steady_states(schedule, alive, parent_states, wall) or states
-            parent_states = frozenset(states)
-        return parent_states
+        """Normalised names of every state the owner could be in at some instant after `at`
+        (StateProofs.possible_by_level)."""
+        return self.proofs.possible_by_level([self.schedule(o) for o in self.state_chain(owner_id)], at)[0]
 
     def hidden(self, schedule: OwnerSchedule) -> frozenset[int]:
-        """Indices of the schedule's Time rules that never decide (hidden_rules); worked out when
-        first asked (by next_change and validate only: first state_at queries do not pay for it)."""
-        found = self._hidden.get(schedule.fingerprint)
-        if found is None:
-            found = frozenset(hidden_rules(schedule.live_rules))
-            put_bounded(self._hidden, schedule.fingerprint, found, STEADY_CACHE)
-        return found
-
-    def _steady_states(self, schedule: OwnerSchedule, alive: list[PreparedRule],
-                       parent_states: frozenset[str], wall: datetime) -> frozenset[str] | None:
-        """The exact states (normalised) of one level at every wall time from `wall` on, when its
-        rules repeat from there (RuleWindows.steady): one common period holds them all. None when
-        some rule does not repeat (Monthly, Yearly, an end to come), a conditional rule may match,
-        or a CustomerState rule's parent may be in more than one state.
-
-        Without this a schedule whose state never changes but whose rules keep changing (two
-        shifts of "Open" around the clock) made next_change walk every edge to the horizon."""
-        parent = next(iter(parent_states)) if len(parent_states) == 1 else None
-        period = 86400
-        for p in alive:
-            if p.condition or (p.kind is CUSTOMER_STATE and parent is None):
-                return None
-            if p.kind is TIME:
-                steady = p.windows.steady()  # type: ignore[union-attr]
-                if steady is None or steady[0] > wall:
-                    return None
-                period = lcm(period, steady[1])
-        if period > STEADY_PERIOD_LIMIT:
-            return None
-        key = (schedule.fingerprint, tuple(p.index for p in alive), parent)
-        found = self._steady.get(key)
-        if found is not None:
-            return found
-        # The states at one period's every window edge: the same as at every later wall time.
-        end = wall + timedelta(seconds=period)
-        windows = {p.index: p.windows.windows(wall, end) for p in alive if p.kind is TIME}  # type: ignore[union-attr]
-        points = {wall, *(edge for spans in windows.values() for span in spans for edge in span if wall < edge < end)}
-        default = normalise_state(schedule.default_state or self.policy.fallback_state)
-        states: set[str] = set()
-        for x in points:
-            for p in alive:
-                if (p.kind is ALWAYS or (p.kind is CUSTOMER_STATE and p.customer_state == parent)
-                        or (p.kind is TIME and any(a <= x < b for a, b in windows[p.index]))):
-                    states.add(normalise_state(p.state))
-                    break
-            else:
-                states.add(default)
-        found = frozenset(states)
-        put_bounded(self._steady, key, found, STEADY_CACHE)
-        return found
+        return self.proofs.hidden(schedule)
 
     def check(self) -> list[tuple[str, str]]:
         """Prepare every owner's schedule (raising the first error) and return

@@ -5,7 +5,7 @@ not walked."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -71,6 +71,23 @@ def test_chunk_cache_is_bounded():
         engine.state_at("c", datetime(year, 6, 1, tzinfo=UTC))
     assert sum(len(form.chunks) for form in engine._store.forms.values()) <= 10
     assert engine.state_at("c", datetime(2027, 6, 1, 14, tzinfo=UTC)).state == "Business Hours"  # recompiled
+
+
+def test_chunk_cache_is_bounded_by_pieces_too():
+    """A dense schedule has thousands of pieces a chunk: next_change walking such chunks to the
+    horizon (a probe's find) filled gigabytes under a bound that counted chunks only."""
+    every_ten_minutes = {"timeZoneId": "UTC", "defaultState": "Closed", "rules": [
+        {"simpleRuleType": "Time", "frequency": "Minutely", "interval": 10, "startDate": "2020-01-01",
+         "startTime": "00:00", "endTime": "00:05", "state": "Open"}]}
+    engine = Engine.from_records([{"id": "c", "schedule": every_ten_minutes}], max_chunks=50)
+    store = engine._store
+    for week in range(200):
+        engine.state_at("c", datetime(2027, 1, 1, tzinfo=UTC) + timedelta(weeks=week))
+    pieces_a_chunk = 2 * 6 * 24 * 6  # two a window, six windows an hour, about six days
+    assert store.max_pieces == 50 * 20 < pieces_a_chunk + 50 * 20
+    assert store.pieces == sum(len(c.times) for f in store.forms.values() for c in f.chunks.values())
+    assert store.pieces <= store.max_pieces + pieces_a_chunk  # one chunk of them (before: 200 chunks)
+    assert len(store._memberships) == 0  # each range holds hundreds of windows: not remembered
 
 
 def test_forms_that_share_a_rule_compute_its_windows_once_per_chunk():

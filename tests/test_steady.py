@@ -159,3 +159,23 @@ def test_possible_states_hold_every_state_the_timeline_reaches(records, day, sec
         possible = engine.tree.possible_states(engine.tree.owner_id(cid), at)
         reached = {normalise_state(s.state) for s in engine.timeline(cid, at, at + timedelta(days=45))}
         assert reached <= possible, (cid, reached, possible)
+
+
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+@pytest.mark.parametrize("parent_rule", [
+    shift("Open", "00:00", "00:05", frequency="Minutely", interval=10),  # a probe's: an edge every 5 minutes
+    shift("Open", "09:00", "17:00", frequency="Weekly", byDay=[{"dayOfWeek": "Monday"}]),  # random testing's
+])
+def test_a_child_of_a_parent_that_changes_rule_but_not_state_does_not_walk_its_edges(mode, parent_rule):
+    """The child's outcome follows the parent's state only: `until` walked every parent edge to
+    the horizon (reference state_at, which works `until` out at once, and explain: over 60 s)."""
+    records = [{"id": "p", "schedule": {"timeZoneId": "UTC", "defaultState": "open", "rules": [parent_rule]}},
+               {"id": "c", "parentCustomerId": "p", "schedule": {"timeZoneId": "Asia/Kolkata", "rules": [
+                   {"id": "cs", "simpleRuleType": "CustomerState", "customerState": "Open", "state": "Child Open"}]}}]
+    engine = Engine.from_records(records, mode=mode)
+    WORK.items = 0
+    result = engine.state_at("c", "2027-07-06T12:00:00Z")
+    assert (result.state, result.until) == ("Child Open", None)
+    assert engine.explain("c", "2027-07-06T12:00:00Z").result.until is None
+    assert engine.next_change("c", "2027-07-06T12:00:00Z") is None
+    assert WORK.items < 20_000  # a chunk or two of the parent's windows, not 370 years of them
