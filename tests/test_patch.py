@@ -1105,3 +1105,21 @@ def test_dumps_gives_what_to_file_writes_for_a_lone_surrogate():
     assert "x\\ud800y" in engine.dumps("json") and "x\\ud800y" in engine.dumps("jsonl")
     with pytest.raises(RecordError, match=r"^Engine.dumps: line 1 of the JSV to write holds a lone surrogate"):
         engine.dumps("jsv")
+
+
+def test_a_rename_that_would_rewrite_too_many_breadcrumb_entries_is_refused(monkeypatch):
+    """Each breadcrumb lists every ancestor: renaming the root of a 20,000-deep chain built
+    200 million entries (1.7 GB), of a 100,000-deep one 24 GB (a probe's finds). Here with
+    a limit of 20,000 entries, as the default of 10,000,000 is for a 4,500-deep chain."""
+    from schedengine import patching
+
+    monkeypatch.setattr(patching, "MAX_BREADCRUMB_ENTRIES", 20_000)
+    depth = 250  # 31,375 entries below the root
+    records = [{"id": "n0", "name": "root"}] + [{"id": f"n{i}", "name": f"n{i}", "parentCustomerId": f"n{i - 1}"}
+                                                 for i in range(1, depth)]
+    engine = Engine.from_records(records)
+    with pytest.raises(PatchError, match="its 249 descendants, more than 20,000 entries in all"):
+        engine.patch("n0", {"name": "root 2"})
+    assert engine.tree.customer("n0").name == "root"
+    assert engine.patch("n170", {"name": "deep"}).breadcrumb[-1].name == "deep"  # 79 below it: 16,765 entries
+    assert engine.tree.customer("n249").breadcrumb[170].name == "deep"
