@@ -1116,6 +1116,27 @@ class RuleWindows:
             cursor = max(hi, later)
         return None
 
+    def inside_steady(self, other: "RuleWindows") -> datetime | None:
+        """A wall time from which every window of this rule lies inside a window of `other`,
+        or None when no proof is known. This rule must fire at most once a day (date_pattern),
+        and `other` must repeat (steady) with a period of whole days P: then it suffices that
+        on each of P days from where `other` repeats, the window this rule would open that day
+        lies inside one of `other`'s (a rule every ten minutes from 00:00 to 00:05 holds a
+        Monthly rule's 00:00-00:02 on the 25th)."""
+        steady = other.steady()
+        if self.date_pattern() is None or steady is None or steady[1] % 86400:
+            return None
+        since, period = steady
+        low, high = _day_window(self._spec)
+        first = datetime.combine(since.date(), time()) + DAY
+        if first + timedelta(seconds=period) + DAY >= MAX_WALL:
+            return None
+        for k in range(period // 86400):
+            start, end = first + timedelta(days=k) + low, first + timedelta(days=k) + high
+            if not any(a <= start and end <= b for a, b in other.windows(start, end)):
+                return None
+        return first
+
     def _dense_edge(self, wall: datetime) -> datetime | None:
         """next_edge from the last dense scan when it holds the answer, else None. The merged
         windows are full extents of every window meeting [lo, hi), so each of their edges

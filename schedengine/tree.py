@@ -151,26 +151,42 @@ class OwnerSchedule:
         return live[: last + 1]
 
 
-def hidden_rules(live: Sequence[PreparedRule]) -> dict[int, PreparedRule]:
-    """{index of a Time rule: the earlier rule that hides it} for the live Time rules that can
-    never decide an outcome, because each of their windows lies inside a window of an earlier
-    unconditional Time rule (RuleWindows.within), which therefore matches first. Rules are
-    compared only with earlier ones that fire on days of the same pattern."""
-    hiders: dict[tuple, list[PreparedRule]] = {}
-    hidden: dict[int, PreparedRule] = {}
+def hidden_rules(live: Sequence[PreparedRule]) -> dict[int, tuple[PreparedRule, datetime]]:
+    """{index of a Time rule: (the earlier rule that hides it, the wall time from which it
+    does)} for the live Time rules that never decide an outcome, at least from that time on,
+    because each of their windows lies inside a window of an earlier unconditional Time rule,
+    which therefore matches first. Proofs: RuleWindows.within (rules firing on days of the
+    same pattern: for ever) and RuleWindows.inside_steady (a rule that repeats every few days,
+    such as one every ten minutes: from where it repeats), against the first STEADY_HIDERS
+    repeating rules only, so that a schedule of a thousand rules stays cheap."""
+    same_pattern: dict[tuple, list[PreparedRule]] = {}
+    repeating: list[PreparedRule] = []
+    hidden: dict[int, tuple[PreparedRule, datetime]] = {}
     for p in live:
         if p.kind is not TIME:
             continue
-        pattern = p.windows.date_pattern()  # type: ignore[union-attr]
-        if pattern is None:
-            continue
-        same_days = hiders.setdefault(pattern, [])
-        hider = next((q for q in same_days if p.windows.within(q.windows)), None)  # type: ignore[union-attr,arg-type]
-        if hider is not None:
-            hidden[p.index] = hider
-        if not p.condition:
-            same_days.append(p)
+        windows: RuleWindows = p.windows  # type: ignore[assignment]
+        pattern = windows.date_pattern()
+        if pattern is not None:
+            same_days = same_pattern.setdefault(pattern, [])
+            hider = next((q for q in same_days if windows.within(q.windows)), None)  # type: ignore[arg-type]
+            if hider is not None:
+                hidden[p.index] = (hider, datetime.min)
+            else:
+                for q in repeating:
+                    since = windows.inside_steady(q.windows)  # type: ignore[arg-type]
+                    if since is not None:
+                        hidden[p.index] = (q, since)
+                        break
+            if not p.condition:
+                same_days.append(p)
+        if not p.condition and len(repeating) < STEADY_HIDERS and windows.steady() is not None:
+            repeating.append(p)
     return hidden
+
+
+#: Repeating rules of a schedule against which hidden_rules tries RuleWindows.inside_steady.
+STEADY_HIDERS = 8
 
 
 def _covers(windows: RuleWindows, wall: datetime) -> bool:
@@ -189,7 +205,7 @@ class StateProofs:
         self.policy = policy
         # (fingerprint, live rule indexes, parent state) -> a level's steady states (_steady_states)
         self._steady: dict[tuple, frozenset[str]] = {}
-        self._hidden: dict[str, frozenset[int]] = {}  # fingerprint -> indices of hidden rules (hidden)
+        self._hidden: dict[str, Mapping[int, datetime]] = {}  # fingerprint -> hidden rules (hidden)
 
     def can_match(self, rule: PreparedRule) -> bool:
         """False for a conditional rule when no condition evaluator is set."""
@@ -221,7 +237,7 @@ class StateProofs:
                 tail = True
                 alive: list[PreparedRule] = []
                 for p in schedule.live_rules:
-                    if not self.can_match(p) or p.index in hidden:
+                    if not self.can_match(p) or hidden.get(p.index, datetime.max) <= wall:
                         continue
                     if p.kind is TIME:
                         start, end = p.windows.span()  # type: ignore[union-attr]
@@ -245,12 +261,13 @@ class StateProofs:
             levels.append(parent_states)
         return levels[::-1]
 
-    def hidden(self, schedule: OwnerSchedule) -> frozenset[int]:
-        """Indices of the schedule's Time rules that never decide (hidden_rules); worked out when
-        first asked (by next_change, until and validate: first state_at queries do not pay for it)."""
+    def hidden(self, schedule: OwnerSchedule) -> Mapping[int, datetime]:
+        """{index of a Time rule that never decides: the wall time from which it does not}
+        (hidden_rules); worked out when first asked (by next_change, until and validate: first
+        state_at queries do not pay for it)."""
         found = self._hidden.get(schedule.fingerprint)
         if found is None:
-            found = frozenset(hidden_rules(schedule.live_rules))
+            found = {index: since for index, (_, since) in hidden_rules(schedule.live_rules).items()}
             put_bounded(self._hidden, schedule.fingerprint, found, STEADY_CACHE)
         return found
 
@@ -834,7 +851,7 @@ class CustomerTree:
         (StateProofs.possible_by_level)."""
         return self.proofs.possible_by_level([self.schedule(o) for o in self.state_chain(owner_id)], at)[0]
 
-    def hidden(self, schedule: OwnerSchedule) -> frozenset[int]:
+    def hidden(self, schedule: OwnerSchedule) -> Mapping[int, datetime]:
         return self.proofs.hidden(schedule)
 
     def check(self) -> list[tuple[str, str]]:
@@ -892,8 +909,9 @@ class CustomerTree:
                 warnings.append((path, "a CustomerState rule on a root customer never matches"))
             if p not in owner.live_rules:
                 warnings.append((path, "never evaluated: an earlier Always rule always matches"))
-            if p.index in hidden:
-                hider = hidden[p.index]
+            hider, since = hidden.get(p.index, (None, datetime.max))
+            # (warned about only when hidden from its first window on: then it never decides at all)
+            if hider is not None and since <= (p.windows.first_start() or datetime.max):  # type: ignore[union-attr]
                 warnings.append((path, f"never decides: each of its windows lies inside a window of "
                                  f"{item_path('rules', hider.index, hider.rule_id)}, which is evaluated "
                                  "first and matches there"))

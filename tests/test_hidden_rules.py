@@ -180,3 +180,68 @@ def test_possible_states_hold_every_state_the_timeline_reaches(pair, states, day
     possible = engine.tree.possible_states("c", at)
     reached = {normalise_state(s.state) for s in engine.timeline("c", at, at + timedelta(days=400))}
     assert reached <= possible, (reached, possible)
+
+
+# ------------------------------------------------------------ hidden by a rule that repeats
+
+EVERY_TEN_MINUTES = rule("open", "Open", 20, frequency="Minutely", interval=10, startTime="00:00", endTime="00:05",
+                         startDate="2020-01-01")
+MONTHLY_BLIP = rule("blip", "Other", 10, frequency="Monthly", byMonthDay=[25], startTime="00:00", endTime="00:02",
+                    startDate="2020-01-25")
+
+
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+def test_a_rule_hidden_by_one_that_repeats_does_not_make_next_change_walk(mode):
+    """A probe's: "Open" every ten minutes and a default "open" never change state; a Monthly rule
+    inside the first window of the 25th kept "Other" possible, and next_change walked an edge
+    every five minutes to the horizon: over 100 s, and 1.2 GB of chunks."""
+    engine = Engine.from_records(owner([EVERY_TEN_MINUTES, MONTHLY_BLIP], default="open"), mode=mode)
+    WORK.items = 0
+    assert engine.next_change("c", "2027-07-06T12:00:00Z") is None
+    assert WORK.items < 20_000
+    assert ('customers[0] (id "c").schedule.rules[1] (id "blip")',
+            'never decides: each of its windows lies inside a window of rules[0] (id "open"), '
+            "which is evaluated first and matches there") in engine.validate()
+
+
+def test_a_rule_hidden_only_from_some_time_on_is_not_warned_about():
+    early = {**MONTHLY_BLIP, "startDate": "2019-12-25"}  # its first window, before the other rule starts, decides
+    engine = Engine.from_records(owner([EVERY_TEN_MINUTES, early], default="open"))
+    assert not any("never decides" in message for _, message in engine.validate())
+    assert engine.state_at("c", "2019-12-25T00:01:00Z").state == "Other"
+    assert engine.next_change("c", "2027-07-06T12:00:00Z") is None
+
+
+@st.composite
+def repeating_and_daily(draw):
+    """A rule that repeats (Daily, Weekly, Hourly, Minutely; maybe on some weekdays), and a
+    once-a-day rule (Daily to Yearly), with windows drawn near each other's."""
+    frequency = draw(st.sampled_from(["Daily", "Weekly", "Hourly", "Minutely"]))
+    start = draw(st.integers(0, 23 * 4)) * 15
+    length = draw(st.integers(1, 24 * 4)) * 15
+    repeating = {"simpleRuleType": "Time", "frequency": frequency, "startDate": "2024-01-0" + str(draw(st.integers(1, 9))),
+                 "startTime": f"{start // 60:02d}:{start % 60:02d}",
+                 "endTime": f"{(start + length) // 60 % 24:02d}:{(start + length) % 60:02d}",
+                 "interval": draw(st.sampled_from([1, 1, 2, 3])) * (15 if frequency == "Minutely" else 1)}
+    if draw(st.booleans()):
+        repeating["byDay"] = [{"dayOfWeek": d} for d in draw(st.sets(st.sampled_from(WEEKDAYS), min_size=4, max_size=7))]
+    inner = draw(st.integers(0, 24 * 4)) * 15
+    daily = {"simpleRuleType": "Time", "frequency": draw(st.sampled_from(["Daily", "Weekly", "Monthly", "Yearly"])),
+             "startDate": f"2024-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}",
+             "startTime": f"{min(inner, 1425) // 60:02d}:{min(inner, 1425) % 60:02d}",
+             "endTime": f"{(min(inner, 1425) + draw(st.integers(1, 8)) * 15) // 60 % 24:02d}:"
+                        f"{(min(inner, 1425) + draw(st.integers(1, 8)) * 15) % 60:02d}"}
+    return repeating, daily
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=repeating_and_daily(), zone=st.sampled_from(["UTC", "America/New_York", "Australia/Lord_Howe"]))
+def test_a_rule_proved_inside_a_repeating_one_has_every_later_window_inside_it(pair, zone):
+    try:
+        repeating, daily = (rule_windows(fields, zone) for fields in pair)
+    except Exception:  # a window longer than the step, and such: refused, nothing to compare
+        return
+    since = daily.inside_steady(repeating)
+    event(f"hidden: {since is not None}")
+    if since is not None:
+        _assert_inside(daily, repeating, max(since, datetime(2024, 1, 1)), datetime(2027, 6, 1))
