@@ -207,7 +207,7 @@ class _Compiled:
         relevant = rules_up_to(self.chain[0].live_rules, key[2]) if not self.chain[0].force_closed else ()
         keys: list[tuple] = []  # each level's outcome at ts, worked out if a parent is read
         # A parent whose state cannot change any more changes nothing by its edges (see reference._step).
-        moving = self.chain[:self.proofs.constant_from(self.chain, _instant(ts))] if len(self.chain) > 1 else self.chain
+        moving = self.chain[:self.proofs.constant_from(self.chain, _instant(ts))]
         for i, schedule in enumerate(moving):
             for p in relevant:
                 # A conditional rule is compiled only when no evaluator is set:

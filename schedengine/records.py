@@ -481,6 +481,11 @@ _EXPECTED = {
 }
 
 
+# pydantic's error types for values nested deeper than it validates (pydantic-core 2.46 and
+# before; 2.50 and later).
+_TOO_DEEP = frozenset(("recursion_loop", "recursion_depth_exceeded"))
+
+
 def _problem(cls: type[WireModel], data: Any, path: str, error: Any) -> tuple[str, str]:
     """(where, what) of one pydantic error about `data`: the path and a plain sentence."""
     loc = tuple(error["loc"])
@@ -491,7 +496,7 @@ def _problem(cls: type[WireModel], data: Any, path: str, error: Any) -> tuple[st
         if cls is Customer and len(loc) == 1:
             return parent, f"the customer has no {field} (every customer needs a non-empty {field})"
         return parent, f"{field} is missing (it is required here)"
-    if error["type"] == "recursion_loop":  # pydantic's depth guard, which calls it a cycle: records hold none
+    if error["type"] in _TOO_DEEP:  # pydantic's depth guard, which called it a cycle: records hold none
         return (path + _loc_to_path(loc[:1], data),
                 f"nested too deeply: more than {len(loc) - 1:,} levels of fields below it cannot be read")
     message = error["msg"]
@@ -513,7 +518,7 @@ def parse_model(cls: type[WireModel], data: Any, path: str = "$") -> Any:
         where, what = _problem(cls, data, path, first)
         count = exc.error_count()
         more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-        field = where if first["type"] == "recursion_loop" else path + _loc_to_path(tuple(first["loc"]), data)
+        field = where if first["type"] in _TOO_DEEP else path + _loc_to_path(tuple(first["loc"]), data)
         raise RecordError(f"{where}: {what}{more}", path=field) from exc
 
 

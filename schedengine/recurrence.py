@@ -1131,10 +1131,13 @@ class RuleWindows:
         first = datetime.combine(since.date(), time()) + DAY
         if first + timedelta(seconds=period) + DAY >= MAX_WALL:
             return None
-        for k in range(period // 86400):
-            start, end = first + timedelta(days=k) + low, first + timedelta(days=k) + high
-            if not any(a <= start and end <= b for a, b in other.windows(start, end)):
-                return None
+        try:
+            for k in range(period // 86400):
+                start, end = first + timedelta(days=k) + low, first + timedelta(days=k) + high
+                if not any(a <= start and end <= b for a, b in other.windows(start, end)):
+                    return None
+        except OverflowError:  # a rule repeating from year 1 (one known up front): no proof needed there
+            return None
         return first
 
     def _dense_edge(self, wall: datetime) -> datetime | None:

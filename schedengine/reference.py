@@ -149,8 +149,8 @@ class ReferenceEvaluator:
                 best = _earliest(best, (edge - offset).replace(tzinfo=UTC))  # type: ignore[operator]
             # A fall-back can bring the wall clock back over a recent edge: a rule with a window
             # ending after a day ago (or never) makes UTC-offset changes candidates.
-            last_end = p.windows.span()[1]  # type: ignore[union-attr]
-            if last_end is None or last_end > wall - timedelta(days=1):
+            first_start, last_end = p.windows.span()  # type: ignore[union-attr]
+            if first_start is not None and (last_end is None or last_end > wall - timedelta(days=1)):
                 alive = True
         if alive:
             best = _earliest(best, _next_transition(schedule, at, _earliest(best, before) or HORIZON))

@@ -77,8 +77,8 @@ def rules_up_to(rules: Sequence["PreparedRule"], index: int | None) -> Sequence[
 # touches all of a million customers does not grow by 20 GB.
 MODEL_CACHE = 10_000
 UTC_ZONE = ZoneInfo("UTC")  # the stand-in zone of rule_errors_in_any_zone
-#: Most levels whose steady states (CustomerTree._steady_states), and schedules whose hidden
-#: rules (CustomerTree.hidden), are remembered.
+#: Most levels whose steady states (StateProofs._steady_states), and schedules whose hidden
+#: rules (StateProofs.hidden), are remembered.
 STEADY_CACHE = 10_000
 _ABSENT = object()  # not in a cache (a cached schedule may be None)
 
@@ -187,6 +187,7 @@ def hidden_rules(live: Sequence[PreparedRule]) -> dict[int, tuple[PreparedRule, 
 
 #: Repeating rules of a schedule against which hidden_rules tries RuleWindows.inside_steady.
 STEADY_HIDERS = 8
+_NOT_HIDDEN = (None, datetime.max)
 
 
 def _covers(windows: RuleWindows, wall: datetime) -> bool:
@@ -205,7 +206,7 @@ class StateProofs:
         self.policy = policy
         # (fingerprint, live rule indexes, parent state) -> a level's steady states (_steady_states)
         self._steady: dict[tuple, frozenset[str]] = {}
-        self._hidden: dict[str, Mapping[int, datetime]] = {}  # fingerprint -> hidden rules (hidden)
+        self._hidden: dict[str, dict[int, tuple[PreparedRule, datetime]]] = {}  # fingerprint -> hidden_rules
 
     def can_match(self, rule: PreparedRule) -> bool:
         """False for a conditional rule when no condition evaluator is set."""
@@ -237,7 +238,7 @@ class StateProofs:
                 tail = True
                 alive: list[PreparedRule] = []
                 for p in schedule.live_rules:
-                    if not self.can_match(p) or hidden.get(p.index, datetime.max) <= wall:
+                    if not self.can_match(p) or hidden.get(p.index, _NOT_HIDDEN)[1] <= wall:
                         continue
                     if p.kind is TIME:
                         start, end = p.windows.span()  # type: ignore[union-attr]
@@ -261,13 +262,12 @@ class StateProofs:
             levels.append(parent_states)
         return levels[::-1]
 
-    def hidden(self, schedule: OwnerSchedule) -> Mapping[int, datetime]:
-        """{index of a Time rule that never decides: the wall time from which it does not}
-        (hidden_rules); worked out when first asked (by next_change, until and validate: first
-        state_at queries do not pay for it)."""
+    def hidden(self, schedule: OwnerSchedule) -> dict[int, tuple[PreparedRule, datetime]]:
+        """hidden_rules of the schedule, worked out when first asked (by next_change, until and
+        validate: first state_at queries do not pay for it)."""
         found = self._hidden.get(schedule.fingerprint)
         if found is None:
-            found = {index: since for index, (_, since) in hidden_rules(schedule.live_rules).items()}
+            found = hidden_rules(schedule.live_rules)
             put_bounded(self._hidden, schedule.fingerprint, found, STEADY_CACHE)
         return found
 
@@ -851,7 +851,7 @@ class CustomerTree:
         (StateProofs.possible_by_level)."""
         return self.proofs.possible_by_level([self.schedule(o) for o in self.state_chain(owner_id)], at)[0]
 
-    def hidden(self, schedule: OwnerSchedule) -> Mapping[int, datetime]:
+    def hidden(self, schedule: OwnerSchedule) -> dict[int, tuple[PreparedRule, datetime]]:
         return self.proofs.hidden(schedule)
 
     def check(self) -> list[tuple[str, str]]:
@@ -891,7 +891,7 @@ class CustomerTree:
                                         for e in self.rule_errors_in_any_zone(cid))
             return warnings
         owner = self.schedule(cid)
-        hidden = hidden_rules(owner.live_rules) if self.hidden(owner) else {}
+        hidden = self.hidden(owner)
         for p in owner.rules:
             path = item_path(f"{label}.schedule.rules", p.index, p.rule_id)
             if not p.state.strip():
@@ -909,7 +909,7 @@ class CustomerTree:
                 warnings.append((path, "a CustomerState rule on a root customer never matches"))
             if p not in owner.live_rules:
                 warnings.append((path, "never evaluated: an earlier Always rule always matches"))
-            hider, since = hidden.get(p.index, (None, datetime.max))
+            hider, since = hidden.get(p.index, _NOT_HIDDEN)
             # (warned about only when hidden from its first window on: then it never decides at all)
             if hider is not None and since <= (p.windows.first_start() or datetime.max):  # type: ignore[union-attr]
                 warnings.append((path, f"never decides: each of its windows lies inside a window of "
