@@ -170,24 +170,22 @@ def _breadcrumbs(tree: CustomerTree, customer_id: str, parent_id: str | None, na
     Each breadcrumb lists every ancestor, so a deep subtree's add up to the
     square of its depth: beyond MAX_BREADCRUMB_ENTRIES the patch is refused."""
     above = [parent_id, *tree.ancestors(parent_id)] if parent_id else []
-    if with_descendants:
-        _check_breadcrumb_entries(tree, customer_id, len(above) + 1)
+    descendants = tree.descendants(customer_id) if with_descendants else []  # parents before children
+    _check_breadcrumb_entries(tree, customer_id, descendants, len(above) + 1)
     base = [CustomerBreadcrumb(id=a, name=tree.customer(a).name) for a in reversed(above)]
     crumbs = {customer_id: [*base, CustomerBreadcrumb(id=customer_id, name=name)]}
-    if with_descendants:
-        for cid in tree.descendants(customer_id):  # parents before children
-            child = tree.customer(cid)
-            crumbs[cid] = [*crumbs[child.parent_customer_id], CustomerBreadcrumb(id=cid, name=child.name)]  # type: ignore[index]
+    for cid in descendants:
+        child = tree.customer(cid)
+        crumbs[cid] = [*crumbs[child.parent_customer_id], CustomerBreadcrumb(id=cid, name=child.name)]  # type: ignore[index]
     return crumbs
 
 
-def _check_breadcrumb_entries(tree: CustomerTree, customer_id: str, depth: int) -> None:
+def _check_breadcrumb_entries(tree: CustomerTree, customer_id: str, descendants: list[str], depth: int) -> None:
     """Refuse a rename or move whose new breadcrumbs (the customer's, at `depth`, and its
     descendants') would hold more than MAX_BREADCRUMB_ENTRIES entries: renaming the root of a
     20,000-deep chain built 200 million of them (1.7 GB); of a 100,000-deep one, 24 GB."""
     depths = {customer_id: depth}
     total = depth
-    descendants = tree.descendants(customer_id)  # parents before children
     for cid in descendants:
         depths[cid] = depths[tree.parent_id(cid)] + 1  # type: ignore[index]
         total += depths[cid]
