@@ -810,7 +810,7 @@ class RuleWindows:
     """
 
     __slots__ = ("_spec", "_path", "_fixed", "_first", "_last_end", "_first_known", "_last_known",
-                 "_counted", "_chunk", "_pattern", "_dense")
+                 "_counted", "_chunk", "_pattern", "_dense", "_open_from")
 
     def __init__(self, spec: _Spec, path: str = "rule"):
         self._spec = spec
@@ -827,6 +827,9 @@ class RuleWindows:
         self._pattern: tuple | None = ()  # () = not worked out yet (date_pattern)
         # The last dense scan of next_edge: (lo, hi, merged windows meeting [lo, hi)), or None
         self._dense: tuple[datetime, datetime, list[tuple[datetime, datetime]]] | None = None
+        # A wall time from which next_edge found the rule's windows open without a break up to
+        # MAX_WALL (windows longer than their step under a time filter, which no analysis catches)
+        self._open_from = MAX_WALL
         if spec.freq is None:
             self._fixed = self._single_window()
         elif spec.until is not None and spec.until < spec.dtstart or spec.dtstart >= MAX_WALL:
@@ -1043,6 +1046,8 @@ class RuleWindows:
             return i >= 0 and self._fixed[i][0] <= wall < self._fixed[i][1]
         if wall < self._spec.window(self._first)[0]:  # type: ignore[arg-type]
             return False
+        if self._open_from <= wall < MAX_WALL:
+            return True
         merged, _, _ = self._scan(wall, wall + _MICRO)
         return any(a <= wall < b for a, b in merged)
 
@@ -1070,6 +1075,8 @@ class RuleWindows:
         first = spec.window(self._first)[0]  # type: ignore[arg-type]  (a rule that never fires is known up front)
         if wall < first:  # long before StartDate: nothing to scan (each query scanned a chunk of occurrences)
             return first if first < MAX_WALL else None
+        if wall >= self._open_from:  # (the walk to MAX_WALL that found it took seconds)
+            return None
         remembered = self._dense_edge(wall)
         if remembered is not None:
             return remembered
@@ -1114,6 +1121,8 @@ class RuleWindows:
             if later is None:
                 return None
             cursor = max(hi, later)
+        if inside and horizon >= MAX_WALL:
+            self._open_from = min(self._open_from, wall)
         return None
 
     def inside_steady(self, other: "RuleWindows") -> datetime | None:
