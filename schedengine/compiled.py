@@ -206,8 +206,12 @@ class _Compiled:
         key = next(k for k, v in self.protos.items() if v is proto)
         relevant = rules_up_to(self.chain[0].live_rules, key[2]) if not self.chain[0].force_closed else ()
         keys: list[tuple] = []  # each level's outcome at ts, worked out if a parent is read
-        # A parent whose state cannot change any more changes nothing by its edges (see reference._step).
-        moving = self.chain[:self.proofs.constant_from(self.chain, _instant(ts))]
+        # A parent whose state cannot change (any more, or before `until`) changes nothing by
+        # its edges (see reference._step).
+        level, until = self.proofs.constant_from(self.chain, _instant(ts))
+        moving = self.chain[:level]
+        if until is not None:
+            best = int(until.timestamp())
         for i, schedule in enumerate(moving):
             for p in relevant:
                 # A conditional rule is compiled only when no evaluator is set:
@@ -437,16 +441,22 @@ class CompiledEvaluator:
         chunk, i = compiled.piece_at(ts)
         state = chunk[i][0]
         current = normalise_state(state)
-        checked_chunk = None
-        for t, later in compiled.pieces_after(ts):
-            if later[0] != state and normalise_state(later[0]) != current:  # states compare as in §4
-                return Change(_instant(t), later[0])
-            # Now and then, ask whether any other state is still possible at all.
-            block = int(t // CHUNK_SECONDS) // 64
-            if block != checked_chunk:
-                checked_chunk = block
-                if self.tree.possible_states(owner, _instant(t)) <= {current}:
-                    return None
+        start: float | None = ts
+        while start is not None:
+            checked_chunk = None
+            for t, later in compiled.pieces_after(start):
+                if later[0] != state and normalise_state(later[0]) != current:  # states compare as in §4
+                    return Change(_instant(t), later[0])
+                # Now and then, ask whether any other state is still possible, and until when.
+                block = int(t // CHUNK_SECONDS) // 64
+                if block != checked_chunk:
+                    checked_chunk = block
+                    possible = self.tree.possible_states(owner, _instant(t))
+                    if possible.states <= {current}:
+                        start = possible.until and possible.until.timestamp()  # None: never
+                        break
+            else:
+                return None
         return None
 
     def timeline(self, customer_id: str, start: datetime, end: datetime) -> list[Segment]:

@@ -1200,20 +1200,28 @@ class RuleWindows:
 
     def steady(self) -> tuple[datetime, int] | None:
         """(wall time W, period in seconds P) such that for every wall time x >= W,
-        ``contains(x) == contains(x + P)`` (until MAX_WALL); None when no period of at most
-        :data:`STEADY_PERIOD_LIMIT` is known. A rule known up front is constant after its last
-        edge (a continuous union: after its start). Otherwise only rules without an end whose
+        ``contains(x) == contains(x + P)`` (until MAX_WALL): `repeats` with no end to come.
+        Used to prove that a state can never change again."""
+        found = self.repeats()
+        return None if found is None or found[2] is not None else found[:2]
+
+    def repeats(self) -> tuple[datetime, int, datetime | None] | None:
+        """(wall time W, period in seconds P, end E) such that ``contains(x) == contains(x + P)``
+        for every wall time x >= W with x + P <= E (E None: MAX_WALL); None when no period of
+        at most :data:`STEADY_PERIOD_LIMIT` is known. A rule known up front is constant after
+        its last edge (a continuous union: after its start). Otherwise only rules whose
         occurrences repeat in a fixed length: Daily, Weekly and sub-daily ones whose only day
         filter is a set of weekdays (Monthly and Yearly ones, and month or year day filters,
-        follow the calendar). Used to prove that a state can never change again."""
+        follow the calendar). E is the UntilDate: up to it the rule's windows are those of the
+        same rule without one (no occurrence after it is missing yet)."""
         self._known_union()
         if self._fixed is not None:
             if not self._fixed:
-                return datetime.min, 86400
+                return datetime.min, 86400, None
             start, end = self._fixed[-1]
-            return (start if end >= MAX_WALL else end), 86400
+            return (start if end >= MAX_WALL else end), 86400, None
         spec = self._spec
-        if (spec.until is not None or spec.bymonth or spec.byweekno or spec.byyearday or spec.bymonthday
+        if (spec.bymonth or spec.byweekno or spec.byyearday or spec.bymonthday
                 or spec.byday_nth or spec.freq in (_rr.YEARLY, _rr.MONTHLY)):
             return None
         week_filter = bool(spec.byday_plain) and len(spec.byday_plain) < 7
@@ -1227,7 +1235,7 @@ class RuleWindows:
         if period > STEADY_PERIOD_LIMIT or _per_day(spec) * (period // 86400 + 2) > OCCURRENCE_LIMIT:
             return None  # too long, or more windows than one query may take
         # an instant's membership depends on the occurrences up to a day and a window before it
-        return spec.dtstart + max(spec.duration, DAY) + DAY, period
+        return spec.dtstart + max(spec.duration, DAY) + DAY, period, spec.until
 
     def date_pattern(self) -> tuple | None:
         """What decides the days the rule fires on, apart from its StartDate and its end: two

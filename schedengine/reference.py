@@ -159,14 +159,21 @@ class ReferenceEvaluator:
     def _step(self, chain: list[str], at: datetime) -> Iterator[tuple[datetime, Outcome]]:
         """(instant, outcome of the chain's first owner) at each candidate after `at`."""
         outcomes = self._outcomes(chain, at)
-        # A parent whose state cannot change any more changes nothing by its edges: a child
-        # reading a parent that switches rule but never state walked every edge to the horizon.
-        moving = chain[:self.tree.proofs.constant_from([self.tree.schedule(o) for o in chain], at)]
+        # A parent whose state cannot change (any more, or before `until`) changes nothing by its
+        # edges: a child reading a parent that switches rule but never state walked every edge
+        # to the horizon.
+        schedules = [self.tree.schedule(o) for o in chain]
+        level, until = self.tree.proofs.constant_from(schedules, at)
         while True:
-            nxt = self._next_candidate(moving, outcomes, at)
+            nxt = self._next_candidate(chain[:level], outcomes, at)
+            renew = until is not None and (nxt is None or nxt >= until)
+            if renew:
+                nxt = until
             if nxt is None or nxt >= HORIZON:
                 return
             at = nxt
+            if renew:
+                level, until = self.tree.proofs.constant_from(schedules, at)
             outcomes = self._outcomes(chain, at)
             yield at, outcomes[0]
 
@@ -189,12 +196,17 @@ class ReferenceEvaluator:
         # States compare as CustomerState rules compare them (trimmed, any
         # case): "OPEN" after "Open" is no change.
         state = normalise_state(self._outcomes(chain, at)[0].state)
-        for steps, (instant, later) in enumerate(self._step(chain, at)):
-            if normalise_state(later.state) != state:
-                return Change(instant, later.state)
-            # Now and then, ask whether any other state is still possible at all.
-            if steps % 256 == 0 and self.tree.possible_states(owner, instant) <= {state}:
-                return None
+        while at is not None:
+            start, at = at, None
+            for steps, (instant, later) in enumerate(self._step(chain, start)):
+                if normalise_state(later.state) != state:
+                    return Change(instant, later.state)
+                # Now and then, ask whether any other state is still possible, and until when.
+                if steps % 256 == 0:
+                    possible = self.tree.possible_states(owner, instant)
+                    if possible.states <= {state}:
+                        at = possible.until  # None: never; else go on from there
+                        break
         return None
 
     def timeline(self, customer_id: str, start: datetime, end: datetime) -> list[Segment]:

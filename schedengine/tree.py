@@ -14,9 +14,9 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from math import lcm
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
 from .caches import copy_without, put_bounded
@@ -77,6 +77,7 @@ def rules_up_to(rules: Sequence["PreparedRule"], index: int | None) -> Sequence[
 # touches all of a million customers does not grow by 20 GB.
 MODEL_CACHE = 10_000
 UTC_ZONE = ZoneInfo("UTC")  # the stand-in zone of rule_errors_in_any_zone
+DAY = timedelta(days=1)
 #: Most levels whose steady states (StateProofs._steady_states), and schedules whose hidden
 #: rules (StateProofs.hidden), are remembered.
 STEADY_CACHE = 10_000
@@ -196,6 +197,13 @@ def _covers(windows: RuleWindows, wall: datetime) -> bool:
     return start is not None and start <= wall
 
 
+class Possible(NamedTuple):
+    """The normalised names of every state a level of a state chain could be in at some
+    instant after a given one and before `until` (None: for ever)."""
+    states: frozenset[str]
+    until: datetime | None
+
+
 class StateProofs:
     """Proofs that a state can no longer change, over prepared schedules alone: no records,
     no tree. Its caches are keyed by content (schedule fingerprints), so one instance serves a
@@ -212,29 +220,33 @@ class StateProofs:
         """False for a conditional rule when no condition evaluator is set."""
         return not rule.condition or self.policy.condition_evaluator is not None
 
-    def constant_from(self, chain: Sequence[OwnerSchedule], at: datetime) -> int:
-        """The first level (>= 1) of a state chain whose state cannot change after `at`, else
-        len(chain): no window edge at that level or above can change the owner's outcome."""
+    def constant_from(self, chain: Sequence[OwnerSchedule], at: datetime) -> tuple[int, datetime | None]:
+        """The first level (>= 1) of a state chain whose state cannot change after `at` and
+        before the instant given with it (None: for ever), else (len(chain), None): until
+        then no window edge at that level or above can change the owner's outcome."""
         if len(chain) < 2:
-            return len(chain)
+            return len(chain), None
         levels = self.possible_by_level(chain, at)
-        return next((i for i in range(1, len(chain)) if len(levels[i]) == 1), len(chain))
+        level = next((i for i in range(1, len(chain)) if len(levels[i].states) == 1), len(chain))
+        return level, (levels[level].until if level < len(chain) else None)
 
-    def possible_by_level(self, chain: Sequence[OwnerSchedule], at: datetime) -> list[frozenset[str]]:
+    def possible_by_level(self, chain: Sequence[OwnerSchedule], at: datetime) -> list[Possible]:
         """For each owner of a state chain (the owner first, then the owners its CustomerState
-        rules read, as CustomerTree.state_chain lists them), the normalised names of every state
-        it could be in at some instant after `at`: an over-approximation, used only to prove that
-        a state can never change. Time rules whose last window has ended are left out, and so
-        are CustomerState rules whose wanted state the parent can no longer reach."""
-        levels: list[frozenset[str]] = []
+        rules read, as CustomerTree.state_chain lists them), the states it could be in after
+        `at` (Possible): an over-approximation, used only to prove that a state cannot change
+        (for ever, or before a rule's UntilDate). Time rules whose last window has ended are
+        left out, and so are CustomerState rules whose wanted state the parent can no longer
+        reach. A level holds no longer than the level it reads."""
+        levels: list[Possible] = []
         parent_states: frozenset[str] = frozenset()
+        until: datetime | None = None
         for schedule in reversed(chain):
             states: set[str] = set()
             if schedule.force_closed:
                 states.add(normalise_state(self.policy.force_closed_state))
             else:
                 hidden = self.hidden(schedule)
-                wall = at.astimezone(schedule.zone).replace(tzinfo=None) - timedelta(days=1)
+                wall = at.astimezone(schedule.zone).replace(tzinfo=None) - DAY
                 tail = True
                 alive: list[PreparedRule] = []
                 for p in schedule.live_rules:
@@ -257,9 +269,12 @@ class StateProofs:
                 if tail:
                     states.add(normalise_state(schedule.default_state or self.policy.fallback_state))
                 if len(states) > 1:
-                    states = self._steady_states(schedule, alive, parent_states, wall) or states
+                    steady = self._steady_states(schedule, alive, parent_states, wall)
+                    if steady is not None:
+                        states, end = steady  # type: ignore[assignment]
+                        until = end if until is None or (end is not None and end < until) else until
             parent_states = frozenset(states)
-            levels.append(parent_states)
+            levels.append(Possible(parent_states, until))
         return levels[::-1]
 
     def hidden(self, schedule: OwnerSchedule) -> dict[int, tuple[PreparedRule, datetime]]:
@@ -271,31 +286,39 @@ class StateProofs:
             put_bounded(self._hidden, schedule.fingerprint, found, STEADY_CACHE)
         return found
 
-    def _steady_states(self, schedule: OwnerSchedule, alive: list[PreparedRule],
-                       parent_states: frozenset[str], wall: datetime) -> frozenset[str] | None:
+    def _steady_states(self, schedule: OwnerSchedule, alive: list[PreparedRule], parent_states: frozenset[str],
+                       wall: datetime) -> tuple[frozenset[str], datetime | None] | None:
         """The exact states (normalised) of one level at every wall time from `wall` on, when its
-        rules repeat from there (RuleWindows.steady): one common period holds them all. None when
-        some rule does not repeat (Monthly, Yearly, an end to come), a conditional rule may match,
-        or a CustomerState rule's parent may be in more than one state.
+        rules repeat from there (RuleWindows.repeats): one common period holds them all. With
+        them, the instant up to which that holds: None (for ever), or a day before the earliest
+        UntilDate of a repeating rule, provided one period and two days fit before it. None when
+        some rule does not repeat (Monthly, Yearly), a conditional rule may match, or a
+        CustomerState rule's parent may be in more than one state.
 
         Without this a schedule whose state never changes but whose rules keep changing (two
-        shifts of "Open" around the clock) made next_change walk every edge to the horizon."""
+        shifts of "Open" around the clock) made next_change walk every edge to the horizon, or
+        to the shifts' UntilDate (2390: 63 s)."""
         parent = next(iter(parent_states)) if len(parent_states) == 1 else None
         period = 86400
+        end = MAX_WALL
         for p in alive:
             if p.condition or (p.kind is CUSTOMER_STATE and parent is None):
                 return None
             if p.kind is TIME:
-                steady = p.windows.steady()  # type: ignore[union-attr]
-                if steady is None or steady[0] > wall:
+                repeats = p.windows.repeats()  # type: ignore[union-attr]
+                if repeats is None or repeats[0] > wall:
                     return None
-                period = lcm(period, steady[1])
-        if period > STEADY_PERIOD_LIMIT:
+                period = lcm(period, repeats[1])
+                end = min(end, repeats[2] or MAX_WALL)
+        if period > STEADY_PERIOD_LIMIT or wall + timedelta(seconds=period) + 2 * DAY > end:
             return None
+        # Up to `end` each rule's windows are those of the rule without an end. The instant a
+        # day before it has a wall time before it, whatever the UTC offset.
+        until = None if end >= MAX_WALL else (end - DAY).replace(tzinfo=schedule.zone).astimezone(timezone.utc)
         key = (schedule.fingerprint, tuple(p.index for p in alive), parent)
         found = self._steady.get(key)
         if found is not None:
-            return found
+            return found, until
         # The states at one period's every window edge: the same as at every later wall time.
         end = wall + timedelta(seconds=period)
         windows = {p.index: p.windows.windows(wall, end) for p in alive if p.kind is TIME}  # type: ignore[union-attr]
@@ -312,7 +335,7 @@ class StateProofs:
                 states.add(default)
         found = frozenset(states)
         put_bounded(self._steady, key, found, STEADY_CACHE)
-        return found
+        return found, until
 
 
 def _raw_fields(record: dict[str, Any], *keys: str) -> list[Any]:
@@ -846,8 +869,8 @@ class CustomerTree:
         """False for a conditional rule when no condition evaluator is set."""
         return self.proofs.can_match(rule)
 
-    def possible_states(self, owner_id: str, at: datetime) -> frozenset[str]:
-        """Normalised names of every state the owner could be in at some instant after `at`
+    def possible_states(self, owner_id: str, at: datetime) -> Possible:
+        """Every state the owner could be in after `at`, and until when that holds
         (StateProofs.possible_by_level)."""
         return self.proofs.possible_by_level([self.schedule(o) for o in self.state_chain(owner_id)], at)[0]
 
