@@ -509,13 +509,19 @@ def _with_components(spec: _Spec) -> _Spec:
     common = dict(freq=freq, interval=spec.interval, wkst=_rr.MO, bymonth=bymonth or None,
                   byweekno=byweekno or None, byyearday=spec.byyearday or None,
                   bymonthday=bymonthday or None, **times)
+    nth = spec.byday_nth
+    if freq == _rr.YEARLY and bymonth:
+        # With BYMONTH the n-th weekday is counted within each month, where it exists only
+        # for |n| <= 5; dateutil indexes past its year for a larger n (an IndexError).
+        nth = tuple((wd, n) for wd, n in nth if -5 <= n <= 5)
     weekday_sets: list[tuple] = []
-    if spec.byday_nth:
-        weekday_sets.append(tuple(_rr.weekday(wd, n) for wd, n in spec.byday_nth))
+    if nth:
+        weekday_sets.append(tuple(_rr.weekday(wd, n) for wd, n in nth))
     if plain:
         weekday_sets.append(tuple(_rr.weekday(wd) for wd in plain))
-    if not weekday_sets:
+    if not weekday_sets and not spec.byday_nth:
         weekday_sets.append(None)  # type: ignore[arg-type]
+    # No component left (only n-th weekdays no month has): the rule never fires.
     components = tuple({**common, "byweekday": days} for days in weekday_sets)
     return dataclasses.replace(
         spec, components=components, derived=tuple(derived), iso_weeks=iso_weeks,
@@ -832,7 +838,7 @@ class RuleWindows:
         self._open_from = MAX_WALL
         if spec.freq is None:
             self._fixed = self._single_window()
-        elif spec.until is not None and spec.until < spec.dtstart or spec.dtstart >= MAX_WALL:
+        elif spec.until is not None and spec.until < spec.dtstart or spec.dtstart >= MAX_WALL or not spec.components:
             self._fixed = []
         elif spec.count is not None:
             self._counted = list(islice(_stream(spec, spec.dtstart), spec.count))
@@ -1397,6 +1403,8 @@ def rule_to_rrule(rule: SchedulingRule | dict[str, Any], tz: str | ZoneInfo | No
     module's generator.
     """
     spec, _ = _compile(rule, tz, "rule")
+    if spec.freq is not None and not spec.components:  # n-th weekdays that no month has
+        return _rr.rrule(_rr.DAILY, dtstart=spec.dtstart, until=spec.dtstart - _MICRO)
     if spec.freq is None:
         if spec.until is not None and spec.until < spec.dtstart:
             return _rr.rrule(_rr.DAILY, dtstart=spec.dtstart, until=spec.until)

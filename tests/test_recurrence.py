@@ -555,3 +555,39 @@ def test_byweekno_52_and_53_follow_iso_week_numbers(weeks):
         else:
             runs.append([day, day + timedelta(days=1)])
     assert [list(w) for w in rule_windows(rule, "UTC").windows(first, last + timedelta(days=1))] == runs
+
+
+# ----------------------------------------------------- n-th weekdays within a month
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _nth_weekdays_of_month(year, month, weekday, n):
+    """The n-th (negative: from the end) `weekday` of a month, by counting its days: [] when absent."""
+    days = [d for d in (D(year, month, 1) + timedelta(days=k) for k in range(31))
+            if d.month == month and d.weekday() == weekday]
+    return days[n - 1:n] if n > 0 else days[len(days) + n:len(days) + n + 1] if -n <= len(days) else []
+
+
+@pytest.mark.parametrize("month", [1, 5, 12])
+@pytest.mark.parametrize("offset", [5, 6, 8, 38, 53, -5, -6, -53])
+def test_yearly_by_month_counts_the_nth_weekday_within_the_month(month, offset):
+    # RFC 5545: with BYMONTH a YEARLY BYDAY offset counts within the month, which has at most
+    # five of a weekday. dateutil raised IndexError for larger offsets (8..53 in December),
+    # uncaught at every query, once the rule had loaded.
+    rule = R(Frequency="Yearly", ByMonth=[month], ByDay=[{"Offset": offset, "DayOfWeek": "Friday"}],
+             StartDate="2024-01-01", StartTime="09:00", EndTime="10:00")
+    got = [d for d in rule_to_rrule(rule).between(D(2024, 1, 1), D(2040, 1, 1), inc=True)]
+    expected = [d.replace(hour=9) for year in range(2024, 2040) for d in _nth_weekdays_of_month(year, month, 4, offset)]
+    assert got == expected
+    windows = rule_windows(rule, "UTC")
+    assert [a for a, _ in windows.windows(D(2024, 1, 1), D(2040, 1, 1))] == expected
+    if not expected:
+        assert windows.span() == (None, None)  # what validate's "never fires" warning reads
+
+
+def test_an_nth_weekday_no_month_has_leaves_the_plain_weekdays_beside_it():
+    rule = R(Frequency="Yearly", ByMonthDay=[], ByMonth=[5], StartDate="2027-01-01", StartTime="09:00",
+             ByDay=[{"Offset": 53, "DayOfWeek": "Friday"}, {"DayOfWeek": "Wednesday"}], EndTime="10:00")
+    got = [d.date().isoformat() for d in rule_to_rrule(rule)[:5]]
+    assert got == ["2027-05-05", "2027-05-12", "2027-05-19", "2027-05-26", "2028-05-03"]
