@@ -521,10 +521,22 @@ def _with_components(spec: _Spec) -> _Spec:
         weekday_sets.append(tuple(_rr.weekday(wd) for wd in plain))
     if not weekday_sets and not spec.byday_nth:
         weekday_sets.append(None)  # type: ignore[arg-type]
-    # No component left (only n-th weekdays no month has): the rule never fires.
+    bysetpos = spec.bysetpos
+    if bysetpos and freq >= _rr.DAILY:
+        # A period of a day or less holds one candidate per time its finer parts allow (a
+        # Minutely one: one second): a larger position selects nothing, and with one candidate
+        # position 1 or -1 selects it. (Unreachable positions made every query scan to 2400.)
+        most = len(times["byhour"]) * len(times["byminute"]) if freq == _rr.DAILY else (
+            len(times["byminute"]) if freq == _rr.HOURLY else 1)
+        reachable = tuple(p for p in bysetpos if -most <= p <= most)
+        bysetpos = () if reachable and most == 1 else reachable
+        if not reachable:
+            weekday_sets = []
+    # No component left (only n-th weekdays no month has, or only positions no period has):
+    # the rule never fires.
     components = tuple({**common, "byweekday": days} for days in weekday_sets)
     return dataclasses.replace(
-        spec, components=components, derived=tuple(derived), iso_weeks=iso_weeks,
+        spec, components=components, derived=tuple(derived), iso_weeks=iso_weeks, bysetpos=bysetpos,
         bymonth=bymonth if "bymonth" in derived else spec.bymonth,
         byday_plain=plain if "byday" in derived else spec.byday_plain)
 
@@ -756,7 +768,7 @@ def _stream(spec: _Spec, at: datetime) -> Iterator[datetime]:
     """Occurrences >= max(at, DTSTART), in order, respecting UNTIL (not COUNT)."""
     assert spec.freq is not None
     anchor = _anchor(spec, at)
-    if anchor > _LAST_SHIFTABLE or anchor >= MAX_WALL:
+    if anchor > _LAST_SHIFTABLE or anchor >= MAX_WALL or not spec.components:  # (none: never fires)
         return
     following = _advance(spec.freq, anchor, 1)
     if following is not None and at >= following:  # the anchor's period is over: skip it

@@ -73,3 +73,21 @@ def test_count_rule_enumerates_once():
         windows.contains(datetime(1995, 3, 1, 9, 30))
         windows.next_edge(datetime(1995, 3, 1, 9, 30))
     assert WORK.items == 0
+
+
+@pytest.mark.parametrize("fields", [
+    {"Frequency": "Minutely", "ByHour": [5, 13, 18], "BySetPosition": [3]},  # a probe's: loading hung
+    {"Frequency": "Minutely", "Interval": 7, "ByHour": [5], "BySetPosition": [-2]},  # 14 s
+    {"Frequency": "Secondly", "Interval": 60, "ByHour": [5], "BySetPosition": [2]},
+    {"Frequency": "Hourly", "ByHour": [5, 13], "BySetPosition": [2]},  # 2.6 s
+    {"Frequency": "Daily", "ByMonth": [6], "BySetPosition": [2]},
+])
+def test_a_position_no_period_has_is_known_never_to_fire(fields):
+    # Each period below a day (here each day too) holds one candidate: position 2 or 3 never
+    # selects. Looking for the first occurrence walked every period to 2400.
+    rule = {"SimpleRuleType": "Time", "StartDate": "2023-06-12", "StartTime": "23:00", "EndTime": "23:05", **fields}
+    WORK.items = 0
+    windows = rule_windows(rule, "UTC")
+    assert windows.span() == (None, None) and not windows.contains(datetime(2027, 7, 6, 23, 1))
+    assert list(rule_to_rrule(rule, "UTC")) == []
+    assert WORK.items < 100

@@ -49,9 +49,10 @@ def brute_force(rule, lo, hi):
         else:
             keep = keep and (not spec.byminute or period.minute in spec.byminute)
             group = [period + timedelta(seconds=d0.second if rule["Frequency"] == "Minutely" else 0)]
-        if keep and spec.bysetpos:
+        positions = rule.get("BySetPosition")  # as given: the spec drops positions no period has
+        if keep and positions:
             n = len(group)
-            group = sorted({group[p - 1 if p > 0 else n + p] for p in spec.bysetpos if -n <= p <= n})
+            group = sorted({group[p - 1 if p > 0 else n + p] for p in positions if -n <= p <= n})
         if keep:
             found.extend(t for t in group if d0 <= t and (spec.until is None or t <= spec.until) and lo <= t < hi)
         period += timedelta(seconds=step)
@@ -83,8 +84,8 @@ def sub_daily_rules(draw):
         rule["ByHour"] = draw(st.lists(st.integers(0, 23), min_size=1, max_size=5))
     if draw(st.integers(0, 2)) == 0:
         rule["ByMinute"] = draw(st.lists(st.integers(0, 59), min_size=1, max_size=5))
-    if freq == "Hourly" and draw(st.integers(0, 3)) == 0:
-        rule["BySetPosition"] = draw(st.lists(st.sampled_from([1, 2, -1, -2]), min_size=1, max_size=2))
+    if draw(st.integers(0, 3)) == 0:  # below Hourly a period holds one candidate: only 1 and -1 select it
+        rule["BySetPosition"] = draw(st.lists(st.sampled_from([1, 2, 3, -1, -2, -3]), min_size=1, max_size=2))
     if draw(st.integers(0, 3)) == 0:
         rule["UntilDate"] = (start + timedelta(days=draw(st.integers(0, 900)))).isoformat()
     return rule
@@ -172,3 +173,33 @@ def test_a_rare_or_dead_rule_costs_its_kept_days_not_its_periods(fields, most, d
     edge = windows.next_edge(datetime(2026, 11, 27))
     assert WORK.items + dateutil_steps[0] <= most
     assert edge is None or edge == datetime(2028, 12, 31, 20)  # the 25-hour rule's first Sunday 31 December
+
+
+@settings(max_examples=100, deadline=None)
+@given(hours=st.lists(st.integers(0, 23), min_size=1, max_size=3), minutes=st.lists(st.integers(0, 59), max_size=3),
+       positions=st.lists(st.sampled_from([1, 2, 3, 4, 5, -1, -2, -5, -9, 10]), min_size=1, max_size=3),
+       months=st.lists(st.integers(1, 12), max_size=2), start=st.dates(datetime(2023, 1, 1).date(), datetime(2026, 12, 31).date()))
+def test_daily_positions_count_the_times_of_each_day(hours, minutes, positions, months, start):
+    # A Daily period holds ByHour x ByMinute candidates: positions beyond them select nothing, and
+    # a rule left with no position never fires (it used to scan every day to 2400 looking).
+    rule = {"SimpleRuleType": "Time", "Frequency": "Daily", "StartDate": start.isoformat(), "StartTime": "00:00:07",
+            "EndTime": "00:00:08", "ByHour": hours, "BySetPosition": positions}
+    if minutes:
+        rule["ByMinute"] = minutes
+    if months:
+        rule["ByMonth"] = months
+    day0 = datetime.combine(start, datetime.min.time())
+    times = sorted({(h, m) for h in hours for m in (minutes or [0])})
+    expected = []
+    for k in range(40):
+        day = day0 + timedelta(days=k)
+        if months and day.month not in months:
+            continue
+        n = len(times)
+        chosen = sorted({times[p - 1 if p > 0 else n + p] for p in positions if -n <= p <= n})
+        expected.extend(day.replace(hour=h, minute=m, second=7) for h, m in chosen)
+    WORK.items = 0
+    windows = rule_windows(rule, "UTC")
+    assert windows.occurrences(day0, day0 + timedelta(days=40)) == expected
+    if not any(-len(times) <= p <= len(times) for p in positions):
+        assert windows.span() == (None, None) and WORK.items < 1000
