@@ -225,7 +225,7 @@ class _Compiled:
                     bound = _wall_seconds(edge) - 2 * DAY  # any UTC offset is within a day
                     best = bound if best is None else min(best, bound)
             # A parent matters only through the states the CustomerState rules want.
-            wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
+            wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE and not p.condition)
             if not wanted or i + 1 == len(moving):
                 break
             if not keys:

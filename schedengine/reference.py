@@ -126,7 +126,8 @@ class ReferenceEvaluator:
             time_rules = [p for p in relevant if p.kind is TIME and self.tree.can_match(p)]
             best = _earliest(best, self._next_edge(schedule, time_rules, at, best))
             # A parent matters only through the states the CustomerState rules want.
-            wanted = frozenset(p.customer_state for p in relevant if p.kind is CUSTOMER_STATE)
+            wanted = frozenset(p.customer_state for p in relevant
+                               if p.kind is CUSTOMER_STATE and self.tree.can_match(p))
             if not wanted or i + 1 == len(chain):
                 break
             relevant = rules_up_to(self.tree.schedule(chain[i + 1]).deciding_rules(wanted, self.policy.fallback_state),

@@ -78,6 +78,23 @@ def test_a_rule_covering_all_time_leaves_nothing_to_later_rules_nor_the_default(
     assert WORK.items < 1_000
 
 
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+@pytest.mark.parametrize("after", [[], [{"id": "all", "simpleRuleType": "Always", "state": "Staffed"}]])
+def test_a_conditional_customer_state_rule_without_an_evaluator_reads_no_parent_edges(mode, after):
+    """Such a rule never matches (SPEC §4), so the parent's edges change nothing: `until` walked
+    every one of them to the horizon (a probe's: reference state_at 45 s, compiled until 8 s)."""
+    records = [{"id": "p", "schedule": {"timeZoneId": "UTC", "rules": [shift("Open", "11:00", "18:00")]}},
+               {"id": "c", "parentCustomerId": "p", "schedule": {"timeZoneId": "UTC", "rules": [
+                   {"id": "cs", "simpleRuleType": "CustomerState", "customerState": "Open", "state": "Busy",
+                    "condition": "queue.depth > 3"}, *after]}}]
+    engine = Engine.from_records(records, mode=mode)
+    WORK.items = 0
+    result = engine.state_at("c", "2027-05-18T12:00:00Z")
+    assert (result.state, result.until) == ("Staffed" if after else "After Hours", None)
+    assert engine.next_change("c", "2027-05-18T12:00:00Z") is None
+    assert WORK.items < 1_000
+
+
 def test_an_end_to_come_is_not_steady():
     # the night shift stops at the end of 2030: from then on the nights are Closed
     rules = [shift("Open", "08:00", "20:00"), shift("Open", "20:00", "08:00", untilDate="2030-12-31")]
