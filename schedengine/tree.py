@@ -221,14 +221,21 @@ class StateProofs:
         return not rule.condition or self.policy.condition_evaluator is not None
 
     def constant_from(self, chain: Sequence[OwnerSchedule], at: datetime) -> tuple[int, datetime | None]:
-        """The first level (>= 1) of a state chain whose state cannot change after `at` and
-        before the instant given with it (None: for ever), else (len(chain), None): until
-        then no window edge at that level or above can change the owner's outcome."""
+        """The first level (>= 1) of a state chain that cannot change the level below it after
+        `at` and before the instant given with it (None: for ever), else (len(chain), None):
+        until then no window edge at that level or above can change the owner's outcome. A
+        level cannot when its state cannot change, or when it can never be in a state that a
+        CustomerState rule of the level below wants (that rule never matches)."""
         if len(chain) < 2:
             return len(chain), None
         levels = self.possible_by_level(chain, at)
-        level = next((i for i in range(1, len(chain)) if len(levels[i].states) == 1), len(chain))
-        return level, (levels[level].until if level < len(chain) else None)
+        for i in range(1, len(chain)):
+            below = chain[i - 1]
+            wanted = () if below.force_closed else [
+                p.customer_state for p in below.live_rules if p.kind is CUSTOMER_STATE and self.can_match(p)]
+            if len(levels[i].states) == 1 or levels[i].states.isdisjoint(wanted):
+                return i, levels[i].until
+        return len(chain), None
 
     def possible_by_level(self, chain: Sequence[OwnerSchedule], at: datetime) -> list[Possible]:
         """For each owner of a state chain (the owner first, then the owners its CustomerState

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from schedengine import Engine
+from schedengine import Engine, Policy
 from schedengine.recurrence import WORK, rule_windows
 from schedengine.tree import normalise_state
 
@@ -257,3 +257,104 @@ def test_a_child_of_a_parent_that_changes_rule_but_not_state_does_not_walk_its_e
     assert engine.explain("c", "2027-07-06T12:00:00Z").result.until is None
     assert engine.next_change("c", "2027-07-06T12:00:00Z") is None
     assert WORK.items < 20_000  # a chunk or two of the parent's windows, not 370 years of them
+
+
+def _candidates(tree, chain, start, end):
+    """Every instant in (start, end) at which some owner of the chain may change outcome, found
+    without the evaluators' stepping: each window edge of each Time rule (both readings of a
+    wall time a fall-back repeats) and each UTC-offset change of each zone, to the second."""
+    found = set()
+    for owner in chain:
+        zone = tree.schedule(owner).zone
+        lo = start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
+        hi = end.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+        for p in tree.schedule(owner).live_rules:
+            for window in (p.windows.windows(lo, hi) if p.windows is not None else []):
+                for edge in window:
+                    found.update(edge.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1))
+        offset = lambda t: t.astimezone(zone).utcoffset()  # noqa: E731
+        t = start
+        while t < end:
+            nxt = t + timedelta(hours=3)
+            if offset(nxt) != offset(t):
+                a, b = t, nxt
+                while b - a > timedelta(seconds=1):
+                    mid = a + (b - a) / 2
+                    a, b = (mid, b) if offset(mid) == offset(t) else (a, mid)
+                found.add(b)
+            t = nxt
+    return sorted(x for x in found if start < x < end)
+
+
+@st.composite
+def reading_chains(draw):
+    """Chains of 2 to 4 owners, each below the root reading its parent's state (a state it may
+    or may never be in), beside Time rules of a few kinds, some conditional or ending."""
+    states = ["Open", "open ", "Closed", "Holiday"]
+    records = []
+    for i in range(draw(st.integers(2, 4))):
+        rules = []
+        for _ in range(draw(st.integers(0, 3))):
+            start = draw(st.integers(0, 23))
+            rules.append(shift(draw(st.sampled_from(states)), f"{start:02d}:00", f"{draw(st.integers(start + 1, 24)):02d}:00",
+                               frequency=draw(st.sampled_from(["Daily", "Weekly", "Monthly"])),
+                               startDate=f"2024-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}",
+                               priority=draw(st.integers(0, 3)),
+                               **({"untilDate": "2025-06-30"} if draw(st.integers(0, 3)) == 0 else {})))
+        if i:
+            for _ in range(draw(st.integers(1, 2))):
+                rules.insert(draw(st.integers(0, len(rules))), {
+                    "simpleRuleType": "CustomerState", "customerState": draw(st.sampled_from(states)),
+                    "state": draw(st.sampled_from(states)), "priority": draw(st.integers(0, 3)),
+                    **({"condition": "x"} if draw(st.integers(0, 5)) == 0 else {})})
+        record = {"id": f"c{i}", "schedule": {
+            "timeZoneId": draw(st.sampled_from(["UTC", "America/New_York", "Australia/Lord_Howe"])),
+            "defaultState": draw(st.sampled_from(["", *states])), "rules": rules,
+            "forceClosed": draw(st.integers(0, 9)) == 0}}
+        if i:
+            record["parentCustomerId"] = f"c{i - 1}"
+        records.append(record)
+    return records
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=reading_chains(), day=st.integers(0, 600), second=st.integers(0, 86399),
+       priority=st.sampled_from(["highest-first", "lowest-first"]))
+def test_until_is_the_first_change_found_by_evaluating_every_candidate(records, day, second, priority):
+    # `until` skips the edges of levels proved unable to change the owner (constant_from): checked
+    # against the outcome evaluated directly at every instant where any level could change.
+    engine = Engine.from_records(records, Policy(priority=priority), mode="reference")
+    tree, reference, _ = engine._state
+    at = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=day, seconds=second)
+    horizon = at + timedelta(days=20)
+    for record in records:
+        chain = tree.state_chain(tree.owner_id(record["id"]))
+        until = engine.state_at(record["id"], at).until
+        key = reference._outcomes(chain, at)[0].key
+        event(f"levels: {len(chain)}")
+        for t in _candidates(tree, chain, at, min(until or horizon, horizon)):
+            assert reference._outcomes(chain, t)[0].key == key, (record["id"], t, until)
+        if until is not None and until < horizon:
+            assert reference._outcomes(chain, until)[0].key != key
+
+
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+def test_a_parent_never_in_the_wanted_state_is_not_walked(mode):
+    """A probe's tree: c follows b's Holiday, b is Holiday only when a is, and a never is. Under
+    lowest-first b's Time rules come first and b keeps changing state, so `until` of c walked
+    b's edges to the horizon (117 s reference, 12 s compiled); b can never be on Holiday."""
+    records = [
+        {"id": "root", "schedule": {"timeZoneId": "America/New_York", "defaultState": "Closed", "rules": []}},
+        {"id": "a", "parentCustomerId": "root", "schedule": {"timeZoneId": "UTC", "defaultState": "open", "rules": [
+            {"simpleRuleType": "CustomerState", "customerState": "Holiday", "state": "Lunch"}]}},
+        {"id": "b", "parentCustomerId": "a", "schedule": {"timeZoneId": "UTC", "rules": [
+            {"simpleRuleType": "CustomerState", "customerState": "Holiday", "state": "Holiday", "priority": 5},
+            shift("open", "09:00", "10:00"), shift("OPEN ", "00:30", "01:00")]}},
+        {"id": "c", "parentCustomerId": "b", "schedule": {"timeZoneId": "Asia/Kolkata", "defaultState": "Closed",
+                                                          "rules": [{"simpleRuleType": "CustomerState",
+                                                                     "customerState": "Holiday", "state": "Open"}]}}]
+    engine = Engine.from_records(records, Policy(priority="lowest-first"), mode=mode)
+    WORK.items = 0
+    assert engine.state_at("c", "2027-09-28T03:38:04Z").until is None
+    assert engine.explain("c", "2027-09-28T03:38:04Z").result.until is None
+    assert WORK.items < 1_000
