@@ -828,7 +828,7 @@ class RuleWindows:
     """
 
     __slots__ = ("_spec", "_path", "_fixed", "_first", "_last_end", "_first_known", "_last_known",
-                 "_counted", "_chunk", "_pattern", "_dense", "_open_from")
+                 "_counted", "_chunk", "_pattern", "_dense", "_open_from", "_cover")
 
     def __init__(self, spec: _Spec, path: str = "rule"):
         self._spec = spec
@@ -848,6 +848,7 @@ class RuleWindows:
         # A wall time from which next_edge found the rule's windows open without a break up to
         # MAX_WALL (windows longer than their step under a time filter, which no analysis catches)
         self._open_from = MAX_WALL
+        self._cover: datetime | None | bool = False  # _periodic_cover, once worked out
         if spec.freq is None:
             self._fixed = self._single_window()
         elif spec.until is not None and spec.until < spec.dtstart or spec.dtstart >= MAX_WALL or not spec.components:
@@ -1130,6 +1131,10 @@ class RuleWindows:
                 if clipped[0][1] < hi:
                     return clipped[0][1]
                 cursor = hi
+                cover = self._periodic_cover() if hi - wall > timedelta(days=16) else None
+                if cover is not None and cover <= hi:  # open from `wall` up to it, and for ever from it
+                    self._open_from = min(self._open_from, wall, cover)
+                    return None
                 continue
             # outside just before `cursor`
             ahead = [a for a, b in clipped if a > wall]
@@ -1142,6 +1147,24 @@ class RuleWindows:
         if inside and horizon >= MAX_WALL:
             self._open_from = min(self._open_from, wall)
         return None
+
+    def _periodic_cover(self) -> datetime | None:
+        """A wall time from which the windows hold every wall time up to MAX_WALL, proved from
+        one period of a rule that repeats for ever (repeats): if the union holds that period
+        whole, it holds every later one. None when not proved; worked out once, when next_edge
+        has been inside a window for long. (Windows longer than their step under a time filter,
+        which no analysis up front catches, made each first next_edge walk to MAX_WALL: minutes
+        for a Secondly rule.)"""
+        if self._cover is False:
+            self._cover = None
+            found = self.repeats() if self._known_union() is None else None  # (known: covered_from)
+            if found is not None and found[2] is None:
+                since, period, _ = found
+                end = since + timedelta(seconds=period)
+                if end + 2 * DAY < MAX_WALL:
+                    merged, _, _ = self._scan(since - 2 * DAY, end + DAY)
+                    self._cover = next((a for a, b in merged if a <= since and b >= end), None)
+        return self._cover  # type: ignore[return-value]
 
     def inside_steady(self, other: "RuleWindows") -> datetime | None:
         """A wall time from which every window of this rule lies inside a window of `other`,
