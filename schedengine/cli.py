@@ -165,6 +165,9 @@ def _when(engine: Engine, customer: str, text: str | None, option: str) -> datet
     if text is None or text.strip().lower() == "now":
         return datetime.now(UTC)
     value = _instant_value(text)
+    # A naive time reads the owner's zone: load the owner first, so that an unknown customer or
+    # a bad record is reported as such, not as a fault of the option.
+    _zone(engine, customer)
     try:
         return engine.instant(customer, value)
     except RecordError as exc:

@@ -91,6 +91,19 @@ def _write(tmp_path, name, records):
     return path
 
 
+@pytest.mark.parametrize("argv", [["state-at", "--at", "2027-01-04T10:00:00"], ["next-change", "--at", "2027-01-04"],
+                                  ["timeline", "--start", "2027-01-04"], ["state-at", "--at", "2027-01-04T10:00:00Z"]])
+def test_a_bad_record_is_not_blamed_on_the_time_typed(capsys, tmp_path, argv):
+    """A naive time reads the owner's zone, so loading the owner raised the record's error
+    inside the option's parsing: `error: --at: customers[5] ...` sent operators to the time."""
+    records = json.loads(DEMO.read_text())
+    records[5]["schedule"]["rules"][3]["startTime"] = "25:00"
+    path = _write(tmp_path, "bad.json", records)
+    code, _, err = run(capsys, argv[0], "acme-sydney", "--customers", str(path), *argv[1:])
+    assert code == 2
+    assert err.startswith('error: customers[5] (id "acme-sydney").schedule.rules[3]'), err
+
+
 def test_validate_lists_every_error_in_file_order(capsys, tmp_path):
     """It stopped at the first error: three bad customers gave one line and no summary."""
     records = json.loads(DEMO.read_text())
