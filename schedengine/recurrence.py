@@ -371,6 +371,20 @@ def _compile(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | None,
         elif freq is None:
             warn(f"{path}.startDate", "no StartDate with Frequency None: the rule's only window "
                                       "is on 1970-01-01")
+        elif freq in (_rr.WEEKLY, _rr.MONTHLY, _rr.YEARLY):
+            # RFC 5545 takes the days a rule with no day part fires on from DTSTART
+            days = (values["by_week_no"] or values["by_year_day"] or values["by_month_day"] or plain or nth)
+            taken = None
+            if not days:
+                taken = {_rr.WEEKLY: "the weekday (Thursday)", _rr.MONTHLY: "the day of the month (the 1st)",
+                         _rr.YEARLY: "the day of the month (the 1st)" if values["by_month"] else
+                         "the day of the year (1 January)"}[freq]
+            elif freq == _rr.YEARLY and values["by_month_day"] and not (
+                    values["by_month"] or values["by_week_no"] or values["by_year_day"]):
+                taken = "the month (January)"
+            if taken:
+                warn(f"{path}.startDate", f"no StartDate: the recurrence is anchored at 1970-01-01, "
+                                          f"which decides {taken} it fires on; set StartDate")
     warnings.extend(kind_warnings(rule, path))
 
     # ---- Frequency None: one window, or one span to UntilDate

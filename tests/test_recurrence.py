@@ -591,3 +591,22 @@ def test_an_nth_weekday_no_month_has_leaves_the_plain_weekdays_beside_it():
              ByDay=[{"Offset": 53, "DayOfWeek": "Friday"}, {"DayOfWeek": "Wednesday"}], EndTime="10:00")
     got = [d.date().isoformat() for d in rule_to_rrule(rule)[:5]]
     assert got == ["2027-05-05", "2027-05-12", "2027-05-19", "2027-05-26", "2028-05-03"]
+
+
+@pytest.mark.parametrize("fields, taken", [
+    ({"Frequency": "Weekly"}, "the weekday (Thursday)"),  # a probe's: Weekly with no ByDay fired on Thursdays, silently
+    ({"Frequency": "Monthly"}, "the day of the month (the 1st)"),
+    ({"Frequency": "Yearly"}, "the day of the year (1 January)"),
+    ({"Frequency": "Yearly", "ByMonth": [3]}, "the day of the month (the 1st)"),
+    ({"Frequency": "Yearly", "ByMonthDay": [4]}, "the month (January)"),
+    ({"Frequency": "Weekly", "ByDay": [{"DayOfWeek": "Monday"}]}, None),
+    ({"Frequency": "Monthly", "ByDay": [{"DayOfWeek": "Monday", "Offset": 1}]}, None),
+    ({"Frequency": "Daily"}, None),
+])
+def test_no_start_date_warns_when_the_anchor_picks_the_days(fields, taken):
+    warnings = [str(w) for w in check_rule(R(StartTime="09:00", **fields), "UTC", path="r")]
+    if taken is None:
+        assert warnings == []
+    else:
+        assert warnings == [f"no StartDate: the recurrence is anchored at 1970-01-01, which decides {taken} "
+                            f"it fires on; set StartDate"]
