@@ -403,6 +403,7 @@ def cmd_patch(args: argparse.Namespace) -> int:
     if args.dry_run:
         engine = _engine(args)
         plan = plan_patch(engine.tree, args.customer, patch, actor=args.actor)
+        _print_schedule_warnings(plan.tree, args.customer)
         if args.json:
             _print_json(plan.customer.to_wire())
         else:
@@ -424,11 +425,19 @@ def cmd_patch(args: argparse.Namespace) -> int:
             print(_clip_given(f"error: cannot write {path}: {exc.strerror or exc}; the file is unchanged"),
                   file=sys.stderr)
             return EXIT_INVALID
+    _print_schedule_warnings(engine.tree, args.customer)
     if args.json:
         _print_json(customer.to_wire())
     else:
         print(_customer_summary(engine, customer, changed_fields(patch), written=f"{path} ({engine.source_format})"))
     return 0
+
+
+def _print_schedule_warnings(tree: Any, customer_id: str) -> None:
+    """What `validate` would warn about the patched customer (a rule with no State, say),
+    said while the operator can still mend it."""
+    for where, message in tree.check_customer(customer_id):
+        print(f"warning: {where}: {message}", file=sys.stderr)
 
 
 # ------------------------------------------------------------------ parser

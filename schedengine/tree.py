@@ -889,10 +889,10 @@ class CustomerTree:
         warnings as (path, message). `validate_records` collects every error instead."""
         warnings: list[tuple[str, str]] = []
         for cid in self._customers:
-            warnings.extend(self._check_customer(cid))
+            warnings.extend(self.check_customer(cid))
         return warnings
 
-    def _check_customer(self, cid: str) -> list[tuple[str, str]]:
+    def check_customer(self, cid: str) -> list[tuple[str, str]]:
         """check() for one customer: its record and, if it owns its schedule,
         the schedule prepared (raising the first error); its warnings."""
         warnings: list[tuple[str, str]] = []
@@ -1122,7 +1122,7 @@ def validate_records(records: Sequence[Customer | dict[str, Any] | str | RecordE
         for where, name in unknown_fields(model, label):
             warning(position, where, f"unknown field {name!r} is ignored")
         try:
-            found = tree._check_customer(cid)
+            found = tree.check_customer(cid)
         except ScheduleError as exc:
             named = _LABEL.match(str(exc))
             other = by_position.get(int(named[1])) if named else None

@@ -531,6 +531,20 @@ def test_patch_messages_quote_ids_as_json(capsys, tmp_path):
     assert err.startswith(r'error: patch of "a\"b": tagIds[0]: unknown tag "no\\such" (the tree knows 0 tag(s))')
 
 
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_patch_says_what_validate_would_warn_about_the_patched_customer(capsys, tmp_path, dry_run):
+    """A probe's: a rule with no State was installed silently; `validate` then warned and
+    `state-at` printed an empty state, the name a router picks the call flow by."""
+    tree = _write(tmp_path, "tree.json", json.loads(DEMO.read_text()))
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"schedule": {"rules": [
+        {"id": "x", "frequency": "Daily", "startDate": "2027-01-01", "startTime": "09:00", "endTime": "17:00"}]}}))
+    code, _, err = run(capsys, "patch", "acme-support", str(body), "--customers", str(tree), *dry_run)
+    assert code == 0
+    assert ('warning: customers[2] (id "acme-support").schedule.rules[0] (id "x").state: the rule has no State'
+            in err.splitlines()[0])
+
+
 # --- regression: a 5,000-character value was quoted whole (or gave Python's int-limit message)
 
 LONG_DIGITS, LONG_TEXT = "9" * 5000, "x" * 5000
