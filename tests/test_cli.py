@@ -662,3 +662,13 @@ def test_week_names_a_merged_state_by_its_first_spelling_in_the_week(capsys, tmp
     assert row(out, "Tue 2027-07-06") == "C" * 18 + "O" * 6 + "*" + "O" * 9 + "C" * 14
     # CLOSED holds no whole cell, yet it is the state closed is: not a state "within * cells only"
     assert 'C = closed (also "CLOSED")  O = Open' in out and "cells only" not in out
+
+
+@pytest.mark.parametrize("name, text", [("empty.jsonl", ""), ("empty.json", "[]"), ("blank.jsonl", "\n\n")])
+def test_validate_warns_about_an_input_with_no_customers(capsys, tmp_path, name, text):
+    """A probe's: an export cut short to nothing passed `validate` clean."""
+    path = tmp_path / name
+    path.write_text(text)
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0
+    assert out.splitlines() == ["warning: the input holds no customers", f"{path}: 0 customers, 1 warning(s), no errors"]
