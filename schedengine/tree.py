@@ -279,7 +279,7 @@ class StateProofs:
                     steady = self._steady_states(schedule, alive, parent_states, wall)
                     if steady is not None:
                         states, end = steady  # type: ignore[assignment]
-                        until = end if until is None or (end is not None and end < until) else until
+                        until = min((t for t in (until, end) if t is not None), default=None)  # None: for ever
             parent_states = frozenset(states)
             levels.append(Possible(parent_states, until))
         return levels[::-1]
