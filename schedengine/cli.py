@@ -25,6 +25,7 @@ from .policy import Policy
 from .records import SHOWN_LIMIT, clipped, json_string, unknown_fields
 from .render import week_grid
 from .results import thawed
+from .times import HORIZON
 from .wire import decode, decode_text, detect_format, json_text, locked_for_update
 
 __all__ = ["main", "main_entry"]
@@ -84,14 +85,49 @@ def _customers_file(args: argparse.Namespace) -> str:
     return args.customers or os.environ.get("SCHEDENGINE_CUSTOMERS") or bundled_demo_path()
 
 
+def _falls_back_to_demo(args: argparse.Namespace) -> bool:
+    return not args.customers and not os.environ.get("SCHEDENGINE_CUSTOMERS")
+
+
 def _policy(args: argparse.Namespace) -> Policy:
     return Policy(priority=args.policy_priority, force_closed_state=args.policy_force_closed_state,
                   fallback_state=args.policy_fallback_state, default_time_zone=args.policy_default_time_zone)
 
 
 def _engine(args: argparse.Namespace) -> Engine:
+    """The tree a verb about `args.customer` reads, which must hold that customer."""
+    path = _customers_file(args)
+    if _falls_back_to_demo(args):  # an operator who forgot --customers must not take demo answers for theirs
+        print(f"note: no --customers and no $SCHEDENGINE_CUSTOMERS: reading the bundled demo tree ({path})",
+              file=sys.stderr)
     # Queries check only the records they read (fast on large files); `validate` checks all.
-    return Engine.from_file(_customers_file(args), policy=_policy(args), mode=args.mode, validate=False)
+    engine = Engine.from_file(path, policy=_policy(args), mode=args.mode, validate=False)
+    try:
+        engine.tree.require(args.customer)
+    except UnknownCustomerError:
+        ids = engine.tree.ids()
+        near = _near_ids(args.customer, ids)
+        hint = (f"did you mean {' or '.join(json_string(n) for n in near)}?" if near
+                else "did you load the right file?")
+        raise UnknownCustomerError(f"{path}: unknown customer {json_string(args.customer)} (the file holds "
+                                   f"{len(ids):,} customers; {hint})") from None
+    return engine
+
+
+# Fuzzy matching reads every id (about 10 µs each): past this many customers an
+# unknown id gets only the cheap suggestion, an id that differs in case or spaces.
+NEAR_MISS_LIMIT = 20_000
+
+
+def _near_ids(customer_id: str, ids: Sequence[str]) -> list[str]:
+    """Up to three ids an operator may have meant: the same text in another
+    case or with spaces around it, else (in trees of at most NEAR_MISS_LIMIT
+    customers) close spellings."""
+    wanted = customer_id.strip().casefold()
+    same = [i for i in ids if i.strip().casefold() == wanted]
+    if same or len(ids) > NEAR_MISS_LIMIT:
+        return same[:3]
+    return difflib.get_close_matches(customer_id, ids, n=3, cutoff=0.8)
 
 
 # A plain decimal number, as an operator types epoch seconds; not float()'s
@@ -200,11 +236,27 @@ def _week_after(engine: Engine, customer: str, start: datetime) -> datetime:
     return engine.instant(customer, wall)
 
 
-def _local(engine: Engine, customer: str, at: datetime | None) -> str:
-    if at is None:
-        return "never"
+def _local(engine: Engine, customer: str, at: datetime) -> str:
     local = at.astimezone(_zone(engine, customer))
     return f"{local.isoformat()} ({local:%a %d %b %H:%M} local)"
+
+
+HORIZON_TEXT = f"the horizon, {HORIZON:%Y-%m-%dT%H:%MZ}"
+
+
+def _until(engine: Engine, customer: str, at: datetime, until: datetime | None) -> str:
+    """`until` for people: None means no change before the horizon, which is
+    "never" only from an instant before it."""
+    if until is not None:
+        return _local(engine, customer, until)
+    return f"never (no change before {HORIZON_TEXT})" if at < HORIZON else f"not computed past {HORIZON_TEXT}"
+
+
+def _note_past_horizon(what: str) -> None:
+    """Say that an answer reaches past the horizon, where changes are not
+    computed (docs/semantics.md, "Horizon"): printed as facts they would mislead."""
+    print(f"note: {what} {HORIZON_TEXT}: changes from then on are not computed, and rule windows stop at "
+          f"wall time 2400-01-01 (docs/semantics.md, \"Horizon\")", file=sys.stderr)
 
 
 def _print_json(value: Any) -> None:
@@ -220,7 +272,10 @@ def _block(rows: Sequence[tuple[str, str]]) -> str:
 
 def cmd_state_at(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    r = engine.state_at(args.customer, _when(engine, args.customer, args.at, "--at"))
+    at = _when(engine, args.customer, args.at, "--at")
+    if at >= HORIZON:
+        _note_past_horizon("--at is at or after")
+    r = engine.state_at(args.customer, at)
     if args.json:
         _print_json(r.to_json())
         return 0
@@ -231,7 +286,7 @@ def cmd_state_at(args: argparse.Namespace) -> int:
     if r.owner_id != r.customer_id:
         rows.append(("owner", f"{r.owner_id} (inherited)"))
     rows += [("time zone", r.time_zone), ("at", _local(engine, r.customer_id, r.at)),
-             ("until", _local(engine, r.customer_id, r.until))]
+             ("until", _until(engine, r.customer_id, r.at, r.until))]
     if r.flow_id:
         rows.append(("flow", r.flow_id + (f" {json_text(thawed(r.flow_params))}" if r.flow_params else "")))
     print(_block(rows))
@@ -240,13 +295,18 @@ def cmd_state_at(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    print(engine.explain(args.customer, _when(engine, args.customer, args.at, "--at")))
+    at = _when(engine, args.customer, args.at, "--at")
+    if at >= HORIZON:
+        _note_past_horizon("--at is at or after")
+    print(engine.explain(args.customer, at))
     return 0
 
 
 def cmd_next_change(args: argparse.Namespace) -> int:
     engine = _engine(args)
     at = _when(engine, args.customer, args.at, "--at")
+    if at >= HORIZON:
+        _note_past_horizon("--at is at or after")
     changes = []
     for _ in range(args.count):
         change = engine.next_change(args.customer, at)
@@ -254,11 +314,14 @@ def cmd_next_change(args: argparse.Namespace) -> int:
             break
         changes.append(change)
         at = change.at
+    if len(changes) < args.count and changes:
+        print(f"note: {len(changes)} of the {args.count} changes asked for: no other change before "
+              f"{HORIZON_TEXT}", file=sys.stderr)
     if args.json:
         _print_json([c.to_json() for c in changes])
         return 0
     if not changes:
-        print(f"{args.customer}: the state never changes after {_local(engine, args.customer, at)}")
+        print(f"{args.customer}: no change after {_local(engine, args.customer, at)} before {HORIZON_TEXT}")
         return 0
     for c in changes:
         print(f"{_local(engine, args.customer, c.at)}  ->  {c.state}")
@@ -272,6 +335,8 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         end = _when(engine, args.customer, args.end, "--end")
     else:
         end = _week_after(engine, args.customer, start)
+    if end > HORIZON:
+        _note_past_horizon("the timeline runs past")
     segments = engine.timeline(args.customer, start, end)
     if args.json:
         _print_json([s.to_json() for s in segments])
@@ -310,6 +375,8 @@ def cmd_week(args: argparse.Namespace) -> int:
     # The first and last weeks of the accepted range are drawn up to its ends (blank beyond).
     start = max(datetime.combine(monday, datetime.min.time(), zone), FIRST_INSTANT)
     end = min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone), LAST_INSTANT)
+    if end > HORIZON:
+        _note_past_horizon("the week runs past")
     segments = engine.timeline(args.customer, start, end)
     print(f"{args.customer}: week of {monday:%a %d %b} {monday.year:04d}")  # %Y gives "2" for year 0002
     print(week_grid(segments, zone, monday))

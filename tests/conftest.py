@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -21,3 +22,13 @@ def load_generator() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(autouse=True)
+def demo_tree_by_default(monkeypatch):
+    """CLI runs read the bundled demo tree, named as $SCHEDENGINE_CUSTOMERS
+    would name it, so they don't print the note of an operator who forgot
+    --customers (tests of that note clear the variable)."""
+    from schedengine.cli import bundled_demo_path
+
+    monkeypatch.setenv("SCHEDENGINE_CUSTOMERS", bundled_demo_path())

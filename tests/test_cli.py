@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from schedengine.cli import main
+from schedengine.cli import bundled_demo_path, main
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.json"
 
@@ -612,6 +612,10 @@ def test_negative_epoch_seconds_after_an_abbreviated_option_and_not_after_double
     assert "unrecognized arguments: --at -5e9" in capsys.readouterr().err
 
 
+PAST_HORIZON = ("note: {} the horizon, 2399-12-31T00:00Z: changes from then on are not computed, and rule "
+                'windows stop at wall time 2400-01-01 (docs/semantics.md, "Horizon")\n')
+
+
 # --- regression: near the end of the accepted range (instants before 9998-01-01 UTC) a default end past it
 # --- was refused, quoting an instant the operator never typed
 
@@ -623,9 +627,10 @@ def test_timeline_default_end_stops_at_the_last_accepted_instant(capsys):
                                                            "9997-12-31T23:59:59.999999+00:00")
     assert err == ("note: the default end (--start + 7 days, 9998-01-05T19:00:00-05:00) is past the last accepted "
                    "instant; the timeline ends at 9997-12-31T18:59:59.999999-05:00 instead (instants must be before "
-                   "9998-01-01 UTC; pass --end to choose the end)\n")
+                   "9998-01-01 UTC; pass --end to choose the end)\n" + PAST_HORIZON.format("the timeline runs past"))
     code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-24T00:00:00Z", "--json")  # a week fits
-    assert (code, err, json.loads(out)[-1]["end"]) == (0, "", "9997-12-31T00:00:00+00:00")
+    assert (code, err, json.loads(out)[-1]["end"]) == (0, PAST_HORIZON.format("the timeline runs past"),
+                                                       "9997-12-31T00:00:00+00:00")
     code, out, err = run(capsys, "timeline", "acme", "--start", "9997-12-30T00:00:00Z", "--end", "9998-01-02")
     assert code == 2 and err.startswith("error: --end: '9998-01-02' is out of range")  # an end typed is checked
 
@@ -636,7 +641,7 @@ def test_timeline_default_end_stops_at_the_last_accepted_instant(capsys):
 ])
 def test_week_at_either_end_of_the_accepted_range_is_drawn_up_to_it(capsys, at, first, last):
     code, out, err = run(capsys, "week", "acme", "--at", at)
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, PAST_HORIZON.format("the week runs past") if at > "2399" else "")
     rows = [line for line in out.splitlines() if line[:3] in ("Mon", "Sun") and line[3:4] == " "]
     assert (rows[0], rows[-1]) == (first, last)
     assert "blank = outside the instants schedengine accepts (0002-01-01 to before 9998-01-01 UTC)" in out
@@ -672,3 +677,67 @@ def test_validate_warns_about_an_input_with_no_customers(capsys, tmp_path, name,
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 0
     assert out.splitlines() == ["warning: the input holds no customers", f"{path}: 0 customers, 1 warning(s), no errors"]
+
+
+# --- probe I: an operator who forgot --customers got demo answers with no hint; an unknown id
+# --- did not say which file was read nor what was meant
+
+def test_falling_back_to_the_bundled_demo_says_so(capsys, monkeypatch):
+    monkeypatch.delenv("SCHEDENGINE_CUSTOMERS")
+    code, out, err = run(capsys, "state-at", "acme", "--at", "2027-07-06T10:00:00-04:00")
+    assert code == 0 and "state      Business Hours" in out
+    assert err == f"note: no --customers and no $SCHEDENGINE_CUSTOMERS: reading the bundled demo tree ({bundled_demo_path()})\n"
+    monkeypatch.setenv("SCHEDENGINE_CUSTOMERS", "")  # empty counts as unset
+    assert run(capsys, "state-at", "acme")[2].startswith("note: no --customers")
+    assert run(capsys, "state-at", "acme", "--customers", str(DEMO))[2] == ""  # named: no note
+
+
+@pytest.mark.parametrize("typed, hint", [
+    ("ACME", 'did you mean "acme"?'),
+    (" acme-sales ", 'did you mean "acme-sales"?'),
+    ("acme-suport", 'did you mean "acme-support"?'),
+    ("nobody", "did you load the right file?"),
+])
+def test_an_unknown_customer_names_the_file_and_a_near_miss(capsys, typed, hint):
+    code, out, err = run(capsys, "next-change", typed, "--customers", str(DEMO))
+    assert (code, out) == (3, "")
+    assert err == f'error: {DEMO}: unknown customer "{typed}" (the file holds 12 customers; {hint})\n'
+
+
+def test_a_large_tree_suggests_only_another_case(capsys, monkeypatch):
+    monkeypatch.setattr("schedengine.cli.NEAR_MISS_LIMIT", 5)  # the demo's 12 customers count as large
+    assert run(capsys, "state-at", "acme-suport", "--customers", str(DEMO))[2].endswith("did you load the right file?)\n")
+    assert run(capsys, "state-at", "Acme", "--customers", str(DEMO))[2].endswith('did you mean "acme"?)\n')
+
+
+# --- probe I: past the horizon (2399-12-31T00:00Z) the CLI printed "until never" and "the state
+# --- never changes" as facts, and next-change printed fewer changes than asked with no word why
+
+def test_answers_past_the_horizon_say_so(capsys):
+    code, out, err = run(capsys, "state-at", "acme", "--at", "2399-12-31T12:00")
+    assert code == 0 and "state      Lunch" in out
+    assert "until      not computed past the horizon, 2399-12-31T00:00Z" in out
+    assert err == PAST_HORIZON.format("--at is at or after")
+    code, out, err = run(capsys, "next-change", "acme", "--at", "2399-12-30T12:00", "--count", "3")
+    assert out.splitlines() == ["2399-12-30T13:00:00-05:00 (Thu 30 Dec 13:00 local)  ->  Business Hours",
+                                "2399-12-30T17:00:00-05:00 (Thu 30 Dec 17:00 local)  ->  After Hours"]
+    assert err == "note: 2 of the 3 changes asked for: no other change before the horizon, 2399-12-31T00:00Z\n"
+    code, out, err = run(capsys, "next-change", "acme", "--at", "2399-12-31T12:00Z")
+    assert out == ("acme: no change after 2399-12-31T07:00:00-05:00 (Fri 31 Dec 07:00 local) before the horizon, "
+                   "2399-12-31T00:00Z\n")
+    assert run(capsys, "explain", "acme", "--at", "2400-06-01")[2] == PAST_HORIZON.format("--at is at or after")
+    end_before = run(capsys, "timeline", "acme", "--start", "2399-12-20", "--end", "2399-12-30T19:00")
+    assert end_before[0] == 0 and end_before[2] == ""  # ends at 2399-12-31T00:00Z: all before the horizon
+    end_after = run(capsys, "timeline", "acme", "--start", "2399-12-20", "--end", "2399-12-30T19:01")
+    assert end_after[2] == PAST_HORIZON.format("the timeline runs past")
+
+
+def test_a_state_that_never_changes_says_never_before_the_horizon(capsys, tmp_path):
+    path = tmp_path / "always.json"
+    path.write_text(json.dumps([{"id": "c", "schedule": {"timeZoneId": "UTC", "rules": [
+        {"id": "r", "state": "Open", "simpleRuleType": "Always"}]}}]))
+    code, out, err = run(capsys, "state-at", "c", "--at", "2027-01-01T00:00Z", "--customers", str(path))
+    assert (code, err) == (0, "") and "until      never (no change before the horizon, 2399-12-31T00:00Z)" in out
+    code, out, err = run(capsys, "next-change", "c", "--at", "2027-01-01T00:00Z", "--customers", str(path))
+    assert out == "c: no change after 2027-01-01T00:00:00+00:00 (Fri 01 Jan 00:00 local) before the horizon, " \
+                  "2399-12-31T00:00Z\n" and err == ""

@@ -753,7 +753,7 @@ def test_cli_patch_keeps_the_file_format(tmp_path, capsys, fmt, monkeypatch):
 @pytest.mark.parametrize("argv, body, code, fragment", [
     (["acme-support"], '{"tagIds": ["tag-nope"]}', 2, 'error: patch of "acme-support": tagIds[0]: unknown tag "tag-nope"'),
     (["acme"], '{"parentCustomerId": "acme-lordhowe"}', 2, "would form a cycle: acme -> acme-lordhowe"),
-    (["acme-nyc"], '{"name": "x"}', 3, 'error: unknown customer "acme-nyc"'),
+    (["acme-nyc"], '{"name": "x"}', 3, 'customers.json: unknown customer "acme-nyc"'),
     (["acme"], '[{"name": "x"}]', 2, "must be one object"),
     (["acme"], "{name: [unclosed", 2, "error: "),
     (["acme"], "   ", 2, "the patch body is empty"),
