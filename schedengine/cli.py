@@ -437,7 +437,8 @@ def _read_patch_body(source: str) -> dict[str, Any]:
     return body
 
 
-def _customer_summary(engine: Engine, customer: Any, changed: Sequence[str], written: str) -> str:
+def _customer_summary(engine: Engine, customer: Any, changed: Sequence[str], written: str,
+                      actor: str | None) -> str:
     schedule = customer.schedule
     if schedule is None or (schedule.inherit and customer.parent_customer_id):
         how = f"inherits from {engine.tree.owner_id(customer.id)}"
@@ -451,7 +452,9 @@ def _customer_summary(engine: Engine, customer: Any, changed: Sequence[str], wri
             ("schedule", how),
             ("tags", ", ".join(t.name or t.id or "?" for t in customer.tags or ()) or "none"),
             ("modified", (customer.date_last_modified or "?")
-             + (f" by {customer.last_modified_by}" if customer.last_modified_by else "")),
+             + (f" by {customer.last_modified_by}" if customer.last_modified_by and actor else
+                f" (lastModifiedBy still names {customer.last_modified_by}: pass --actor to record who)"
+                if customer.last_modified_by else "")),
             ("changed", ", ".join(changed) or "nothing (only dateLastModified)"), ("written", written)]
     return _block(rows)
 
@@ -465,8 +468,17 @@ def cmd_patch(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     body = _read_patch_body(args.patchfile)
     patch = parse_patch(body, args.customer)
-    for where, name in unknown_fields(patch, "patch"):
+    unknown = list(unknown_fields(patch, "patch"))
+    for where, name in unknown:
         print(f"warning: {where}: unknown field {name!r} is ignored", file=sys.stderr)
+    if not changed_fields(patch) and not args.allow_empty:
+        # The API takes an empty PATCH (it touches dateLastModified); from an operator it is a mistake.
+        source = "<stdin>" if args.patchfile == "-" else args.patchfile
+        print(_clip_given(f"error: {source}: the patch body sets no field"
+                          + (" it knows (see the warnings above)" if unknown else "")
+                          + f"; {path} is unchanged (--allow-empty applies it, updating only dateLastModified)"),
+              file=sys.stderr)
+        return EXIT_INVALID
     if args.dry_run:
         engine = _engine(args)
         plan = plan_patch(engine.tree, args.customer, patch, actor=args.actor)
@@ -496,7 +508,8 @@ def cmd_patch(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(customer.to_wire())
     else:
-        print(_customer_summary(engine, customer, changed_fields(patch), written=f"{path} ({engine.source_format})"))
+        print(_customer_summary(engine, customer, changed_fields(patch), written=f"{path} ({engine.source_format})",
+                                actor=args.actor))
     return 0
 
 
@@ -605,6 +618,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print a unified diff of the customer (JSON) and write nothing")
     p.add_argument("--json", action="store_true", help="print the patched CustomerInfo as JSON (camelCase)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="apply a body that sets no field, which updates only dateLastModified (and lastModifiedBy "
+                        "with --actor); without it such a body is refused")
     _add_common(p)
     return parser
 

@@ -817,7 +817,7 @@ def test_an_empty_actor_is_refused(actor, tmp_path, capsys, monkeypatch):
     assert engine.tree.customer("acme") == before
     path = tmp_path / "tree.json"
     shutil.copy(DEMO, path)
-    monkeypatch.setattr(sys, "stdin", _stdin("{}"))
+    monkeypatch.setattr(sys, "stdin", _stdin('{"name": "Renamed"}'))
     code, _, err = run(capsys, "patch", "acme", "-", "--customers", str(path), "--actor", actor)
     assert code == 2 and "actor: " in err and "names nobody" in err
     assert path.read_bytes() == DEMO.read_bytes()
@@ -1123,3 +1123,43 @@ def test_a_rename_that_would_rewrite_too_many_breadcrumb_entries_is_refused(monk
     assert engine.tree.customer("n0").name == "root"
     assert engine.patch("n170", {"name": "deep"}).breadcrumb[-1].name == "deep"  # 79 below it: 16,765 entries
     assert engine.tree.customer("n249").breadcrumb[170].name == "deep"
+
+
+# --- probe I: a body whose only field was misspelt "succeeded" (exit 0), rewrote the whole file and
+# --- bumped dateLastModified; without --actor the summary named the previous modifier as this one's author
+
+@pytest.mark.parametrize("body, says", [
+    ('{"Shedule": {"rules": []}}', "sets no field it knows (see the warnings above)"),
+    ("{}", "sets no field;"),
+    ('{"schedule": null}', "sets no field;"),  # null is "unchanged" (SPEC §6)
+])
+def test_a_body_that_sets_no_field_is_refused_and_writes_nothing(tree_file, tmp_path, capsys, body, says):
+    patch_file = tmp_path / "body.json"
+    patch_file.write_text(body)
+    original = tree_file.read_bytes()
+    for dry_run in ([], ["--dry-run"]):
+        code, out, err = run(capsys, "patch", "acme-support", str(patch_file), "--customers", str(tree_file),
+                             *dry_run)
+        assert (code, out) == (2, "") and says in err
+        assert err.endswith(f"{tree_file} is unchanged (--allow-empty applies it, updating only "
+                            "dateLastModified)\n")
+    assert tree_file.read_bytes() == original
+
+
+def test_allow_empty_touches_only_the_stamp(tree_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", _stdin("{}"))
+    code, out, err = run(capsys, "patch", "acme-support", "-", "--customers", str(tree_file), "--allow-empty")
+    assert (code, err) == (0, "")
+    assert "changed     nothing (only dateLastModified)" in out
+    assert ("(lastModifiedBy still names ops-bot@acme.example: pass --actor to record who)" in out)
+    before = {c.id: c for c in Engine.from_file(DEMO).tree.records()}
+    after = {c.id: c for c in Engine.from_file(tree_file).tree.records()}
+    assert [i for i in before if before[i] != after[i]] == ["acme-support"]
+    assert before["acme-support"].model_copy(update={"date_last_modified": None}) == \
+        after["acme-support"].model_copy(update={"date_last_modified": None})
+
+
+def test_the_summary_names_the_actor_given(tree_file, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", _stdin('{"name": "Support"}'))
+    code, out, _ = run(capsys, "patch", "acme-support", "-", "--customers", str(tree_file), "--actor", "me@x")
+    assert code == 0 and out.splitlines()[5].endswith("Z by me@x")
