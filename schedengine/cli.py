@@ -201,6 +201,10 @@ def _when(engine: Engine, customer: str, text: str | None, option: str) -> datet
     if text is None or text.strip().lower() == "now":
         return datetime.now(UTC)
     value = _instant_value(text)
+    if isinstance(value, int) and 0 <= value < 1_000_000:  # "2027" is a year to its typist, not 00:33:47
+        print(f"note: {option} {text.strip()} is read as epoch seconds, "
+              f"{datetime.fromtimestamp(value, UTC):%Y-%m-%dT%H:%M:%SZ}"
+              + (f"; for the year write {text.strip()}-01-01" if len(text.strip()) == 4 else ""), file=sys.stderr)
     # A naive time reads the owner's zone: load the owner first, so that an unknown customer or
     # a bad record is reported as such, not as a fault of the option.
     _zone(engine, customer)

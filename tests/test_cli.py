@@ -741,3 +741,17 @@ def test_a_state_that_never_changes_says_never_before_the_horizon(capsys, tmp_pa
     code, out, err = run(capsys, "next-change", "c", "--at", "2027-01-01T00:00Z", "--customers", str(path))
     assert out == "c: no change after 2027-01-01T00:00:00+00:00 (Fri 01 Jan 00:00 local) before the horizon, " \
                   "2399-12-31T00:00Z\n" and err == ""
+
+
+# --- probe I: "--at 2027" answered for 1970-01-01T00:33:47Z without a word
+
+@pytest.mark.parametrize("typed, note", [
+    ("2027", "note: --at 2027 is read as epoch seconds, 1970-01-01T00:33:47Z; for the year write 2027-01-01\n"),
+    ("86400", "note: --at 86400 is read as epoch seconds, 1970-01-02T00:00:00Z\n"),
+    ("1814846400", ""),  # a plausible epoch: no note
+    ("-86400", ""),  # negative: deliberate
+    ("20270706", ""),  # an ISO date
+])
+def test_a_small_plain_number_is_flagged_as_epoch_seconds(capsys, typed, note):
+    code, _, err = run(capsys, "state-at", "acme", "--at", typed)
+    assert (code, err) == (0, note)
