@@ -250,7 +250,8 @@ class ReferenceEvaluator:
         result = self.state_at(customer_id, at)
         return Explanation(customer_id=customer_id, chain=tuple(owner_chain), time_zone=schedule.zone_name,
                            local_time=_wall(schedule, at), force_closed=schedule.force_closed,
-                           steps=tuple(steps), result=result, notes=tuple(notes))
+                           steps=tuple(steps), result=result, notes=tuple(notes),
+                           zone_origin=self.tree.zone_origin(owner))
 
     def _result(self, customer_id: str, owner: str, outcome: Outcome, at: datetime,
                 until: datetime | None) -> StateResult:

@@ -220,6 +220,7 @@ class Explanation:
     steps: tuple[RuleStep, ...]
     result: StateResult
     notes: tuple[str, ...] = field(default=())
+    zone_origin: str | None = None  # where time_zone comes from, when not the owner's own TimeZoneId as is
 
     def __str__(self) -> str:
         from zoneinfo import ZoneInfo  # the zone name is already resolved
@@ -229,7 +230,7 @@ class Explanation:
         lines = [
             f"customer   {self.customer_id}",
             f"owner      {' -> '.join(self.chain)}" + ("" if len(self.chain) > 1 else " (own schedule)"),
-            f"time zone  {self.time_zone}",
+            f"time zone  {self.time_zone}" + (f" ({self.zone_origin})" if self.zone_origin else ""),
             f"at         {r.at.astimezone(zone).isoformat()} ({self.local_time:%a %Y-%m-%d %H:%M:%S} wall clock)",
         ]
         if self.force_closed:

@@ -762,6 +762,22 @@ class CustomerTree:
                 self._zone_name[w] = name
         return name
 
+    def zone_origin(self, owner_id: str) -> str | None:
+        """Where the owner's zone comes from, for people (`explain`), or None
+        when the owner names it as it is known."""
+        key = self.schedule(owner_id).zone_name
+        cid: str | None = owner_id
+        while cid is not None:
+            schedule = self.schedule_record(cid)
+            if schedule is not None and schedule.time_zone_id and schedule.time_zone_id.strip():
+                written = schedule.time_zone_id.strip()
+                as_written = f"TimeZoneId {json_string(written)}" if written != key else None
+                if cid == owner_id:
+                    return as_written and f"its {as_written}"
+                return f"from {cid}" + (f", whose {as_written}" if as_written else "") + f": {owner_id} names none"
+            cid = self._parent[cid]
+        return f"the policy default: neither {owner_id} nor an ancestor names a zone"
+
     # ------------------------------------------------------------- schedules
 
     def schedule(self, owner_id: str) -> OwnerSchedule:

@@ -755,3 +755,29 @@ def test_a_state_that_never_changes_says_never_before_the_horizon(capsys, tmp_pa
 def test_a_small_plain_number_is_flagged_as_epoch_seconds(capsys, typed, note):
     code, _, err = run(capsys, "state-at", "acme", "--at", typed)
     assert (code, err) == (0, note)
+
+
+# --- probe I: explain named the zone but not where it came from (a Windows name, an ancestor's, the default)
+
+@pytest.mark.parametrize("customer, line", [
+    ("acme-chicago", 'time zone  America/Chicago (its TimeZoneId "Central Standard Time")'),
+    ("acme-events", "time zone  America/New_York (from acme: acme-events names none)"),
+    ("acme", "time zone  America/New_York"),
+    ("acme-sales", "time zone  America/New_York"),  # inherits acme's schedule: acme names it
+])
+def test_explain_says_where_the_zone_comes_from(capsys, customer, line):
+    code, out, _ = run(capsys, "explain", customer, "--at", "2027-07-06T10:00:00Z")
+    assert code == 0 and out.splitlines()[2] == line
+
+
+def test_explain_names_the_policy_default_zone(capsys, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps([{"id": "root", "schedule": {"timeZoneId": " "}},
+                                {"id": "c", "parentCustomerId": "root", "schedule": {"rules": []}},
+                                {"id": "w", "parentCustomerId": "root", "schedule": {"timeZoneId": "eastern standard time"}}]))
+    code, out, _ = run(capsys, "explain", "c", "--customers", str(path), "--at", "2027-01-01T00:00Z",
+                       "--policy-default-time-zone", "Tokyo Standard Time")
+    assert code == 0 and out.splitlines()[2] == \
+        "time zone  Asia/Tokyo (the policy default: neither c nor an ancestor names a zone)"
+    code, out, _ = run(capsys, "explain", "w", "--customers", str(path), "--at", "2027-01-01T00:00Z")
+    assert out.splitlines()[2] == 'time zone  America/New_York (its TimeZoneId "eastern standard time")'
