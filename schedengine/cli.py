@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from .engine import END_INSTANT, FIRST_INSTANT, Engine, iso_datetime, validate_file
-from .errors import RecordError, ScheduleError, UnknownCustomerError
+from .errors import ConfigurationError, RecordError, ScheduleError, UnknownCustomerError
 from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
 from .records import SHOWN_LIMIT, clipped, json_string, unknown_fields
@@ -90,18 +90,24 @@ def _falls_back_to_demo(args: argparse.Namespace) -> bool:
 
 
 def _policy(args: argparse.Namespace) -> Policy:
-    return Policy(priority=args.policy_priority, force_closed_state=args.policy_force_closed_state,
-                  fallback_state=args.policy_fallback_state, default_time_zone=args.policy_default_time_zone)
+    try:
+        return Policy(priority=args.policy_priority, force_closed_state=args.policy_force_closed_state,
+                      fallback_state=args.policy_fallback_state, default_time_zone=args.policy_default_time_zone)
+    except ConfigurationError as exc:  # name the option typed, not the field it sets
+        message = str(exc)
+        for field in ("force_closed_state", "fallback_state", "default_time_zone"):
+            message = message.replace(f"policy {field}", "--policy-" + field.replace("_", "-"))
+        raise ConfigurationError(message) from None
 
 
 def _engine(args: argparse.Namespace) -> Engine:
     """The tree a verb about `args.customer` reads, which must hold that customer."""
-    path = _customers_file(args)
+    path, policy = _customers_file(args), _policy(args)
     if _falls_back_to_demo(args):  # an operator who forgot --customers must not take demo answers for theirs
         print(f"note: no --customers and no $SCHEDENGINE_CUSTOMERS: reading the bundled demo tree ({path})",
               file=sys.stderr)
     # Queries check only the records they read (fast on large files); `validate` checks all.
-    engine = Engine.from_file(path, policy=_policy(args), mode=args.mode, validate=False)
+    engine = Engine.from_file(path, policy=policy, mode=args.mode, validate=False)
     try:
         engine.tree.require(args.customer)
     except UnknownCustomerError:
@@ -302,7 +308,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     at = _when(engine, args.customer, args.at, "--at")
     if at >= HORIZON:
         _note_past_horizon("--at is at or after")
-    print(engine.explain(args.customer, at))
+    explanation = engine.explain(args.customer, at)
+    if args.json:
+        _print_json(explanation.to_json())
+    else:
+        print(explanation)
     return 0
 
 
@@ -391,6 +401,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Every error and warning, one line each in file order (errors on
     stderr, the rest on stdout), then a summary; exit 1 if there were
     errors. A file that cannot be read at all is invalid input (exit 2)."""
+    if args.file and args.customers and args.file != args.customers:
+        print(_clip_given(f"error: two files to validate: {args.file} and --customers {args.customers}; "
+                          "give one"), file=sys.stderr)
+        return EXIT_INVALID
     path = args.file or _customers_file(args)
     report = validate_file(path, _policy(args))
     for finding in report.findings:
@@ -565,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     def verb(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
              description: str | None = None) -> argparse.ArgumentParser:
         p = verbs.add_parser(name, help=help_text, description=description or help_text)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, verb_parser=p)
         return p
 
     p = verb("state-at", cmd_state_at, "the state of a customer at an instant")
@@ -577,6 +591,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("explain", cmd_explain, "why a customer is in its state: chain, zone, every rule")
     p.add_argument("customer", help=customer_help)
     p.add_argument("--at", metavar="WHEN", help=when_help + "; default: now")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: customerId, chain, timeZoneId, zoneOrigin, localTime (wall clock), "
+                        "forceClosed, rules (each index, ruleId, name, priority, kind, state, verdict, why), "
+                        "notes, result (as state-at --json)")
     _add_common(p)
 
     p = verb("next-change", cmd_next_change, "when the state name next changes")
@@ -589,7 +607,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("timeline", cmd_timeline, "segments of constant state over a range")
     p.add_argument("customer", help=customer_help)
-    p.add_argument("--start", metavar="WHEN", required=True, help="the start of the range (required); " + when_help)
+    p.add_argument("--start", "--at", dest="start", metavar="WHEN",
+                   help="the start of the range (--at is the same option, as the other verbs spell it); "
+                        + when_help + "; default: now")
     p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; "
                                                  "default: start + 7 days (the same local wall time a week later), "
                                                  "stopping at the last accepted instant (9997-12-31T23:59:59.999999Z, "
@@ -633,7 +653,14 @@ def _run(argv: Sequence[str] | None) -> int:
     argv = _joined_instants(sys.argv[1:] if argv is None else argv)
     _GIVEN.set(_given_values(argv))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # refused by the verb's parser, which prints the verb's usage, not the top level's
+        verb_parser = args.verb_parser
+        options = [o for action in verb_parser._actions for o in action.option_strings if o.startswith("--")]
+        unknown = next((e.partition("=")[0] for e in extras if e.startswith("-")), None)
+        near = difflib.get_close_matches(unknown, options, n=1) if unknown else []
+        verb_parser.error(f"unrecognized arguments: {' '.join(extras)}"
+                          + (f" (did you mean {near[0]}?)" if near else ""))
     try:
         return args.handler(args)
     except UnknownCustomerError as exc:

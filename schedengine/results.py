@@ -207,6 +207,10 @@ class RuleStep:
     verdict: str  # "matched" | "not matched" | "skipped"
     why: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "ruleId": self.rule_id, "name": self.name, "priority": self.priority,
+                "kind": self.kind, "state": self.state, "verdict": self.verdict, "why": self.why}
+
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
@@ -221,6 +225,12 @@ class Explanation:
     result: StateResult
     notes: tuple[str, ...] = field(default=())
     zone_origin: str | None = None  # where time_zone comes from, when not the owner's own TimeZoneId as is
+
+    def to_json(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "chain": list(self.chain), "timeZoneId": self.time_zone,
+                "zoneOrigin": self.zone_origin, "localTime": self.local_time.isoformat(),
+                "forceClosed": self.force_closed, "rules": [s.to_json() for s in self.steps],
+                "notes": list(self.notes), "result": self.result.to_json()}
 
     def __str__(self) -> str:
         from zoneinfo import ZoneInfo  # the zone name is already resolved

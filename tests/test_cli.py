@@ -781,3 +781,59 @@ def test_explain_names_the_policy_default_zone(capsys, tmp_path):
         "time zone  Asia/Tokyo (the policy default: neither c nor an ancestor names a zone)"
     code, out, _ = run(capsys, "explain", "w", "--customers", str(path), "--at", "2027-01-01T00:00Z")
     assert out.splitlines()[2] == 'time zone  America/New_York (its TimeZoneId "eastern standard time")'
+
+
+# --- probe I: option inconsistencies an operator trips on
+
+def test_timeline_starts_now_by_default_and_takes_at_as_other_verbs_do(capsys):
+    at = run(capsys, "timeline", "acme", "--at", "2027-07-06", "--json")
+    start = run(capsys, "timeline", "acme", "--start", "2027-07-06", "--json")
+    assert at[0] == 0 and at == start
+    code, out, _ = run(capsys, "timeline", "acme", "--json")
+    first = datetime.fromisoformat(json.loads(out)[0]["start"])
+    assert code == 0 and abs((first - datetime.now(timezone.utc)).total_seconds()) < 60
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["state-at", "acme", "--att", "2027-01-01"], "schedengine state-at: error: unrecognized arguments: --att "
+                                                  "2027-01-01 (did you mean --at?)"),
+    (["timeline", "acme", "--ned=2027-01-01"], "schedengine timeline: error: unrecognized arguments: "
+                                               "--ned=2027-01-01 (did you mean --end?)"),
+    (["week", "acme", "surplus"], "schedengine week: error: unrecognized arguments: surplus"),
+])
+def test_an_unknown_option_gets_the_verbs_usage_and_a_suggestion(capsys, argv, says):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith(f"usage: schedengine {argv[0]} ")
+    assert err.splitlines()[-1] == says
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--policy-fallback-state", "  "], "error: --policy-fallback-state '  ' is not a state name"),
+    (["--policy-force-closed-state", ""], "error: --policy-force-closed-state '' is not a state name"),
+    (["--policy-default-time-zone", "Mars/Olympus"], 'error: --policy-default-time-zone: unknown time zone '
+                                                     '"Mars/Olympus"'),
+])
+def test_a_bad_policy_option_is_named_as_typed(capsys, argv, says):
+    for verb in (["state-at", "acme"], ["validate"]):
+        code, out, err = run(capsys, *verb, *argv)
+        assert (code, out) == (2, "") and err.startswith(says), err
+
+
+def test_validate_refuses_two_files(capsys):
+    code, out, err = run(capsys, "validate", str(DEMO), "--customers", str(DEMO.with_suffix(".jsv")))
+    assert (code, out) == (2, "") and err.startswith("error: two files to validate: ")
+    assert run(capsys, "validate", str(DEMO), "--customers", str(DEMO))[0] == 0  # the same file twice is one
+
+
+def test_explain_json_holds_what_the_text_shows(capsys):
+    code, out, _ = run(capsys, "explain", "acme-sales", "--at", "2027-07-06T12:15:00-04:00", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["chain"] == ["acme-sales", "acme"] and data["localTime"] == "2027-07-06T12:15:00"
+    assert (data["timeZoneId"], data["zoneOrigin"], data["forceClosed"]) == ("America/New_York", None, False)
+    lunch = next(r for r in data["rules"] if r["name"] == "Lunch")
+    assert lunch == {"index": 8, "ruleId": "r-acme-lunch", "name": "Lunch", "priority": 50, "kind": "Time",
+                     "state": "Lunch", "verdict": "matched", "why": "inside a window at Tue 12:15:00 local"}
+    state_at = json.loads(run(capsys, "state-at", "acme-sales", "--at", "2027-07-06T12:15:00-04:00", "--json")[1])
+    assert data["result"] == state_at
