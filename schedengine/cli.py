@@ -22,7 +22,7 @@ from .engine import END_INSTANT, FIRST_INSTANT, Engine, iso_datetime, validate_f
 from .errors import ConfigurationError, RecordError, ScheduleError, UnknownCustomerError
 from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
-from .records import SHOWN_LIMIT, clipped, json_string, unknown_fields
+from .records import SHOWN_LIMIT, clipped, json_kind, json_string, unknown_fields
 from .render import week_grid
 from .results import thawed
 from .times import HORIZON
@@ -450,8 +450,9 @@ def _read_patch_body(source: str) -> dict[str, Any]:
     fmt = detect_format(hint, text)
     body = decode(text, "json" if fmt == "jsonl" else fmt, source=name)
     if not isinstance(body, dict):
+        plain = " (plain text: JSV reads text that is not in braces as one string)" if isinstance(body, str) else ""
         raise RecordError(f"{name}: the patch body must be one object with PatchCustomer fields, "
-                          f"found {'a list' if isinstance(body, list) else type(body).__name__}", path=name)
+                          f"found {json_kind(body)}{plain}", path=name)
     return body
 
 

@@ -35,7 +35,7 @@ __all__ = [
     "AppSettings", "BillingItem", "BillingSettings", "Customer", "CustomerBreadcrumb",
     "DayOfWeek", "EntityIntegrationData", "PatchCustomer", "Schedule", "ScheduleDay",
     "SchedulingRule", "SchedulingRuleFrequency", "SimpleSchedulingRuleTypes", "Struct",
-    "Tag", "TagColors", "ThirdPartyId", "Value", "clipped", "item_path", "json_string", "parse_model",
+    "Tag", "TagColors", "ThirdPartyId", "Value", "clipped", "item_path", "json_kind", "json_string", "parse_model",
     "record_id", "shown", "unknown_fields", "wire_key",
 ]
 
@@ -392,6 +392,13 @@ def json_string(text: Any) -> str:
     ``"a\\"b"``): how a message quotes an id, so that a quote, backslash or
     line break inside it cannot end the quotes or the line."""
     return json.dumps(str(text), ensure_ascii=False)
+
+
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is, in JSON's words ("an array", not "list")."""
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "true or false", type(None): "null",
+             int: "a number", float: "a number"}
+    return kinds.get(type(value)) or f"a {type(value).__name__}"
 
 
 def item_path(base: str, index: int | None, ident: Any = None) -> str:

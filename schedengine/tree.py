@@ -24,6 +24,7 @@ from .errors import RecordError, ScheduleError, ScheduleWarning, TreeError, Unkn
 from .policy import Policy, order_rules
 from .records import (
     item_path,
+    json_kind,
     json_string,
     parse_model,
     record_id,
@@ -375,9 +376,9 @@ def _wire_dict(record: str | dict[str, Any], position: int) -> dict[str, Any]:
     except RecursionError:
         raise WireFormatError(f"customers[{position}]: nested too deeply to decode",
                               path=f"customers[{position}]") from None
-    if not isinstance(raw, dict):
-        raise RecordError(f"customers[{position}]: expected a customer object, found {type(raw).__name__}",
-                          path=f"customers[{position}]")
+    if not isinstance(raw, dict):  # a JSON Lines line: the engine names the file and line
+        raise WireFormatError(f"customers[{position}]: expected a customer object, found {json_kind(raw)}",
+                              path=f"customers[{position}]")
     return raw
 
 
@@ -429,8 +430,8 @@ def _raw_identity(customer: Any, position: int) -> tuple[str, str | None]:
     elif isinstance(customer, Customer):
         cid, parent = customer.id, customer.parent_customer_id or None
     else:
-        raise RecordError(f"customers[{position}]: expected a customer object, found "
-                          f"{type(customer).__name__}", path=f"customers[{position}]")
+        raise RecordError(f"customers[{position}]: expected a customer object, found {json_kind(customer)}",
+                          path=f"customers[{position}]")
     if not cid.strip():  # "" is how a record says "no parent": it cannot name a customer
         raise RecordError(f"customers[{position}].id: a customer's id must not be empty",
                           path=f"customers[{position}].id")

@@ -33,7 +33,7 @@ except ImportError:  # Windows: no advisory locks; see locked_for_update
 
 from . import jsv
 from .errors import RecordError, WireFormatError
-from .records import Customer, WireModel, item_path, parse_model, record_id
+from .records import Customer, WireModel, item_path, json_kind, json_string, parse_model, record_id
 
 __all__ = ["Format", "Envelope", "LIST", "detect_format", "decode", "encode", "customer_list", "split_document",
            "parse_customers", "load_customers", "dump_customers", "write_customers_atomic", "locked_for_update",
@@ -202,9 +202,10 @@ def split_document(document: Any, source: str | os.PathLike[str] | None = None
             key = keys[0]
             outer = tuple((k, None if k == key else v) for k, v in document.items())
             return document[key], Envelope(outer, key)
+        found = f"found the keys {', '.join(map(json_string, document))}" if document else "found an empty object"
         raise RecordError(f"{where}: expected a list of customers, or an object holding exactly one list "
-                          f"(found keys {', '.join(map(str, document)) or 'none'})", path="$")
-    raise RecordError(f"{where}: expected a list of customers, found {type(document).__name__}", path="$")
+                          f"({found})", path="$")
+    raise RecordError(f"{where}: expected a list of customers, found {json_kind(document)}", path="$")
 
 
 def customer_list(document: Any, source: str | os.PathLike[str] | None = None) -> list[Any]:
@@ -221,7 +222,8 @@ def decoded_records(records: list[Any], *, keep_going: bool = False) -> list[Any
     out = records
     for i, item in enumerate(records):
         if isinstance(item, str):
-            error = RecordError(f"customers[{i}]: expected a customer object, found str", path=f"customers[{i}]")
+            error = RecordError(f"customers[{i}]: expected a customer object, found a string",
+                                path=f"customers[{i}]")
             if not keep_going:
                 raise error
             if out is records:
@@ -240,7 +242,7 @@ def parse_customers(document: Any, *, on_invalid: Literal["raise", "skip"] = "ra
         where = item_path("customers", i, record_id(item))
         try:
             if not isinstance(item, dict):
-                raise RecordError(f"{where}: expected a customer object, found {type(item).__name__}", path=where)
+                raise RecordError(f"{where}: expected a customer object, found {json_kind(item)}", path=where)
             customers.append(parse_model(Customer, item, where))
         except RecordError as exc:
             if on_invalid == "raise":
@@ -274,7 +276,13 @@ def _read_text(path: str | os.PathLike[str]) -> str:
 def _decode_file(text: str, fmt: Format, path: str | os.PathLike[str]) -> Any:
     """decode() for a customers file: JSON that fails after a first line
     holding a whole object is most likely JSON Lines named .json, and the
-    message says so."""
+    message says so. In JSON Lines each line must be a customer object."""
+    if fmt == "jsonl":
+        records: list[dict[str, Any]] = []
+        for number, line in enumerate(_lines(text), start=1):
+            if line.strip():
+                records.append(_json_line_record(line, str(path), number, len(records)))
+        return records
     try:
         return decode(text, fmt, source=str(path))
     except WireFormatError as exc:
@@ -330,10 +338,19 @@ def read_each_record(path: str | os.PathLike[str]) -> tuple[list[Any], Format]:
     for number, line in enumerate(_lines(text), start=1):
         if line.strip():
             try:
-                records.append(_load_json(line, str(path), line=number, path=f"$[{len(records)}]"))
+                records.append(_json_line_record(line, str(path), number, len(records)))
             except WireFormatError as exc:
                 records.append(exc)
     return decoded_records(records, keep_going=True), fmt
+
+
+def _json_line_record(line: str, source: str, number: int, index: int) -> dict[str, Any]:
+    """One JSON Lines record: a JSON object on line `number` of `source`."""
+    record = _load_json(line, source, line=number, path=f"$[{index}]")
+    if not isinstance(record, dict):
+        raise WireFormatError(f"{source}: line {number}: expected a customer object, found {json_kind(record)}",
+                              line=number, path=f"$[{index}]")
+    return record
 
 
 def json_lines_record_error(path: str | os.PathLike[str], index: int) -> WireFormatError | None:
@@ -354,7 +371,7 @@ def json_lines_record_error(path: str | os.PathLike[str], index: int) -> WireFor
             seen += 1
             if seen == index:
                 try:
-                    _load_json(line, str(path), line=number, path=f"$[{index}]")
+                    _json_line_record(line, str(path), number, index)
                 except WireFormatError as exc:
                     return exc
                 return None

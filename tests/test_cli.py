@@ -192,7 +192,7 @@ def test_validate_json_lines_reports_each_broken_line(capsys, tmp_path):
     code, out, err = run(capsys, "validate", str(path))
     assert code == 1
     assert err.splitlines() == [f"error: {path}: line 2, column 8: not valid JSON: Expecting value",
-                                "error: customers[3]: expected a customer object, found list"]
+                                f"error: {path}: line 5: expected a customer object, found an array"]
     assert out.splitlines() == ["warning: customers[4] (id \"d\"): unknown field 'Foo' is ignored",
                                 f"{path}: 5 customers, 1 warning(s), 2 error(s)"]
 
@@ -202,8 +202,8 @@ def test_validate_json_lines_reports_each_broken_line(capsys, tmp_path):
     ("syntax.json", '[{"id": "a"},\n {"id": }]', "line 2, column 9: not valid JSON"),
     ("utf16.json", '[{"id": "a"}]'.encode("utf-16"), "not UTF-8 text"),
     ("shape.json", '{"a": [], "b": []}', "shape.json: $: expected a list of customers, or an object holding"),
-    ("number.json", "42", "number.json: $: expected a list of customers, found int"),
-    ("text.jsv", "hello world", "text.jsv: $: expected a list of customers, found str"),
+    ("number.json", "42", "number.json: $: expected a list of customers, found a number"),
+    ("text.jsv", "hello world", "text.jsv: $: expected a list of customers, found a string"),
     ("broken.jsv", "[{Id:a,Schedule:{TimeZoneId:UTC}", "broken.jsv: JSV line 1, column 33"),
 ])
 @pytest.mark.parametrize("verb", [["validate"], ["state-at", "a", "--customers"]])

@@ -666,7 +666,7 @@ def test_cli_names_a_bad_policy_option_not_the_file(capsys):
 
     assert main(["state-at", "acme", "--customers", str(DEMO), "--policy-default-time-zone", "Mars/Olympus"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: policy default_time_zone") and "customers[" not in err
+    assert err.startswith("error: --policy-default-time-zone: ") and "customers[" not in err
 
 
 def test_a_bad_inherited_zone_is_blamed_on_the_customer_that_names_it():

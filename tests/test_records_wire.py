@@ -445,7 +445,8 @@ def test_a_string_in_a_document_is_not_a_customer(tmp_path, name, text):
 
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    message = "customers[1]: expected a customer object, found str"
+    message = (f"{path}: line 2: " if name.endswith(".jsonl") else "customers[1]: ") + \
+        "expected a customer object, found a string"
     for validate in (True, False):
         with pytest.raises(RecordError) as info:
             Engine.from_file(path, validate=validate)
