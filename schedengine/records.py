@@ -501,7 +501,10 @@ def _problem(cls: type[WireModel], data: Any, path: str, error: Any) -> tuple[st
         parent = path + _loc_to_path(loc[:-1], data)
         field = _camel(str(loc[-1]))
         if cls is Customer and len(loc) == 1:
-            return parent, f"the customer has no {field} (every customer needs a non-empty {field})"
+            near = [k for k in data if isinstance(k, str) and wire_key(k).endswith(wire_key(field))] \
+                if isinstance(data, dict) else []
+            hint = f"; it has {shown(near[0])}, which is not read as {field}" if near else ""
+            return parent, f"the customer has no {field} (every customer needs a non-empty {field}{hint})"
         return parent, f"{field} is missing (it is required here)"
     if error["type"] in _TOO_DEEP:  # pydantic's depth guard, which called it a cycle: records hold none
         return (path + _loc_to_path(loc[:1], data),

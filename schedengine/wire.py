@@ -33,7 +33,7 @@ except ImportError:  # Windows: no advisory locks; see locked_for_update
 
 from . import jsv
 from .errors import RecordError, WireFormatError
-from .records import Customer, WireModel, item_path, json_kind, json_string, parse_model, record_id
+from .records import Customer, WireModel, item_path, json_kind, json_string, parse_model, record_id, wire_key
 
 __all__ = ["Format", "Envelope", "LIST", "detect_format", "decode", "encode", "customer_list", "split_document",
            "parse_customers", "load_customers", "dump_customers", "write_customers_atomic", "locked_for_update",
@@ -184,6 +184,7 @@ class Envelope:
 
 
 LIST = Envelope()  # a bare list of customers
+_CUSTOMER_FIELDS = frozenset(wire_key(name) for name in Customer.model_fields)
 
 
 def split_document(document: Any, source: str | os.PathLike[str] | None = None
@@ -195,9 +196,11 @@ def split_document(document: Any, source: str | os.PathLike[str] | None = None
     if isinstance(document, list):
         return document, LIST
     if isinstance(document, dict):
-        if any(k.lower() == "id" for k in document):
-            return [document], Envelope(single=True)
         keys = [k for k, v in document.items() if isinstance(v, list)]
+        # One customer when it has an id, or a field a customer has beside its lists: a
+        # customer with no id (or "CustomerId") is not an envelope of its Breadcrumb.
+        if any(wire_key(k) == "id" or (wire_key(k) in _CUSTOMER_FIELDS and k not in keys) for k in document):
+            return [document], Envelope(single=True)
         if len(keys) == 1:
             key = keys[0]
             outer = tuple((k, None if k == key else v) for k, v in document.items())

@@ -478,3 +478,34 @@ def test_data_nested_deeper_than_the_models_read_says_so():
     assert message.startswith('customers[0] (id "x").data: nested too deeply: more than ')
     assert message.endswith(" levels of fields below it cannot be read") and len(message) < 150
     assert caught.value.path == 'customers[0] (id "x").data'
+
+
+# --- probe L: a customer object with no id was read as an envelope of its Breadcrumb (or Tags) list:
+# --- validate passed, state-at answered for the breadcrumb entry, patch wrote into Breadcrumb[0]
+
+@pytest.mark.parametrize("document, hint", [
+    ({"CustomerId": "acme", "Name": "Acme", "Breadcrumb": [{"Id": "acme", "Name": "Acme"}],
+      "Schedule": {"TimeZoneId": "UTC", "DefaultState": "Closed"}}, '; it has "CustomerId", which is not read as id'),
+    ({"Name": "Acme", "Tags": [{"Id": "t1", "Name": "Gold"}]}, ""),
+])
+def test_a_customer_without_an_id_is_not_an_envelope(tmp_path, document, hint):
+    from schedengine.engine import validate_file
+
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(document))
+    message = f"customers[0]: the customer has no id (every customer needs a non-empty id{hint})"
+    for validate in (True, False):
+        with pytest.raises(RecordError) as info:
+            Engine.from_file(path, validate=validate)
+        assert str(info.value) == message
+    assert [f.message for f in validate_file(path).findings] == [message]
+
+
+@pytest.mark.parametrize("document", [
+    {"data": [{"id": "a"}]},  # an envelope key that is also a customer field
+    {"Results": [{"id": "a"}], "Total": 1, "Meta": {"page": 1}},
+])
+def test_an_envelope_holds_its_list(tmp_path, document):
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(document))
+    assert Engine.from_file(path).tree.ids() == ["a"]
