@@ -172,11 +172,10 @@ def _breadcrumbs(tree: CustomerTree, customer_id: str, parent_id: str | None, na
     above = [parent_id, *tree.ancestors(parent_id)] if parent_id else []
     descendants = tree.descendants(customer_id) if with_descendants else []  # parents before children
     _check_breadcrumb_entries(tree, customer_id, descendants, len(above) + 1)
-    base = [CustomerBreadcrumb(id=a, name=tree.customer(a).name) for a in reversed(above)]
+    base = [CustomerBreadcrumb(id=a, name=tree.name(a)) for a in reversed(above)]
     crumbs = {customer_id: [*base, CustomerBreadcrumb(id=customer_id, name=name)]}
     for cid in descendants:
-        child = tree.customer(cid)
-        crumbs[cid] = [*crumbs[child.parent_customer_id], CustomerBreadcrumb(id=cid, name=child.name)]  # type: ignore[index]
+        crumbs[cid] = [*crumbs[tree.parent_id(cid)], CustomerBreadcrumb(id=cid, name=tree.name(cid))]  # type: ignore[index]
     return crumbs
 
 
@@ -202,7 +201,11 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
 
     Raises UnknownCustomerError for an unknown `customer_id`, PatchError for
     anything else wrong; `tree` itself is never changed."""
-    before = tree.customer(customer_id)
+    tree.require(customer_id)
+    try:
+        before = tree.customer(customer_id)
+    except RecordError as exc:
+        raise _rejected(customer_id, f"its stored record cannot be read: {exc}", exc) from exc
     patch = parse_patch(request, customer_id)
     if patch.customer_id is not None and patch.customer_id != customer_id:
         detail = (f"customerId: the body names {json_string(patch.customer_id)} but the request is for "
@@ -234,7 +237,12 @@ def plan_patch(tree: CustomerTree, customer_id: str, request: PatchCustomer | Ma
     patched = before.model_copy(update=update)
     replaced: dict[str, Customer] = {customer_id: patched}
     for cid, crumb in crumbs.items():
-        old = tree.customer(cid)
+        try:
+            old = tree.customer(cid)
+        except RecordError as exc:  # the descendant's record must be rewritten, and cannot be read
+            detail = (f"a new name or parent rewrites the breadcrumb of its descendant {json_string(cid)}, "
+                      f"whose stored record cannot be read: {exc}")
+            raise _rejected(customer_id, detail, exc) from exc
         if old.breadcrumb != crumb:
             replaced[cid] = old.model_copy(update={"breadcrumb": crumb})
 

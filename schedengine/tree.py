@@ -999,10 +999,21 @@ class CustomerTree:
     def effective_app_settings(self, customer_id: str) -> AppSettings | None:
         return self._nearest_override(customer_id, "override_app_settings").app_settings
 
+    def name(self, customer_id: str) -> str | None:
+        """The customer's Name, read without parsing the rest of a record kept
+        as read: a breadcrumb needs the names of ancestors that may hold a
+        field a patch of their descendant must not trip on."""
+        record = self._customers.get(customer_id)
+        if record is not None and not isinstance(record, Customer) and customer_id not in self._models:
+            name = _raw_field(_wire_dict(record, self._position[customer_id]), "name")
+            if name is None or isinstance(name, str):
+                return name
+        return self.customer(customer_id).name  # parsed, or a name the model must read (42 -> "42")
+
     def breadcrumb(self, customer_id: str) -> list[CustomerBreadcrumb]:
         """Root first, the customer itself last."""
         ids = [customer_id] + self.ancestors(customer_id)
-        return [CustomerBreadcrumb(id=cid, name=self.customer(cid).name) for cid in reversed(ids)]
+        return [CustomerBreadcrumb(id=cid, name=self.name(cid)) for cid in reversed(ids)]
 
     def records(self) -> list[Customer]:
         """The customers in input order (every one validated)."""

@@ -1163,3 +1163,36 @@ def test_the_summary_names_the_actor_given(tree_file, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", _stdin('{"name": "Support"}'))
     code, out, _ = run(capsys, "patch", "acme-support", "-", "--customers", str(tree_file), "--actor", "me@x")
     assert code == 0 and out.splitlines()[5].endswith("Z by me@x")
+
+
+# --- probe L: a field of an ancestor or descendant unrelated to the patch made it fail with a bare
+# --- RecordError (no "patch of" prefix, not a PatchError); an ancestor only lends its name
+
+def _tree_with_bad_fields(tmp_path: Path) -> Engine:
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"Id": "p", "Name": "P", "IsStaging": "maybe", "Schedule": {"TimeZoneId": "UTC", "DefaultState": "Closed"}},
+        {"Id": "c", "ParentCustomerId": "p", "Name": "C"},
+        {"Id": "g", "ParentCustomerId": "c", "Name": "G", "Tags": [{"Id": "t", "Color": "Chartreuse"}]},
+    ]) + "\n")
+    return Engine.from_file(path, validate=False)
+
+
+def test_an_ancestors_unrelated_bad_field_does_not_stop_a_patch(tmp_path):
+    engine = _tree_with_bad_fields(tmp_path)
+    patched = engine.patch("c", {"schedule": {"timeZoneId": "UTC", "defaultState": "Open"}})
+    assert [(b.id, b.name) for b in patched.breadcrumb] == [("p", "P"), ("c", "C")]
+    assert engine.state_at("c", "2027-01-01T00:00:00Z").state == "Open"
+
+
+def test_a_descendant_that_cannot_be_rewritten_is_a_patch_error(tmp_path):
+    engine = _tree_with_bad_fields(tmp_path)
+    with pytest.raises(PatchError, match=r'^patch of "c": a new name or parent rewrites the breadcrumb of its '
+                                         r'descendant "g", whose stored record cannot be read: customers\[2\] '
+                                         r'\(id "g"\)\.tags\[0\] \(id "t"\)\.color: "Chartreuse" is not') as info:
+        engine.patch("c", {"name": "C2"})
+    assert isinstance(info.value.__cause__, RecordError)
+    with pytest.raises(PatchError, match=r'^patch of "p": its stored record cannot be read: customers\[0\] '
+                                         r'\(id "p"\)\.isStaging: "maybe" is not true or false'):
+        engine.patch("p", {"name": "P2"})
+    assert engine.tree.name("c") == "C"  # nothing half-applied
