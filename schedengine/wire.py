@@ -71,6 +71,7 @@ def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
     if path is not None:
         fmt = _EXTENSIONS.get(Path(path).suffix.lower())
         if fmt is not None:
+            _check_named_format(path, fmt, text)
             return fmt
     stripped = text.strip()
     if _is_json(stripped):
@@ -84,6 +85,24 @@ def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
 
 
 _QUOTED_FIRST_KEY = re.compile(r'\[?\s*\{\s*"')
+_LEADING_QUOTED_KEY = re.compile(r'\ufeff?\s*\[?\s*\{\s*"')
+_LEADING_BRACKET = re.compile(r"\ufeff?\s*[\[{]")
+_SEVERAL_LINES = re.compile(r"\S[ \t\r]*\n\s*\S")
+
+
+def _check_named_format(path: str | os.PathLike[str], fmt: Format, text: str) -> None:
+    """Refuse content that the name's format would misread without a word:
+    JSON named .jsv (read as JSV, `"name": null` is the text "null" and escapes
+    stay literal) and one JSON document over several lines named .jsonl (an
+    error for every line)."""
+    # No copy of the text: a customers file may hold gigabytes. JSON Lines of two or more
+    # records never parse as one JSON document, and json.loads stops at the second.
+    if fmt == "jsv" and _LEADING_QUOTED_KEY.match(text):
+        raise WireFormatError(f"{path}: the name says JSV but this is JSON (its first field name is in double "
+                              "quotes, which JSV never writes): name the file .json", path=str(path))
+    if fmt == "jsonl" and _LEADING_BRACKET.match(text) and _is_json(text) and _SEVERAL_LINES.search(text):
+        raise WireFormatError(f"{path}: the name says JSON Lines but this is one JSON document over several "
+                              "lines: name the file .json", path=str(path))
 
 
 # An integer token outside strings; fractions and exponents are left out

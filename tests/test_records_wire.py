@@ -509,3 +509,37 @@ def test_an_envelope_holds_its_list(tmp_path, document):
     path = tmp_path / "env.json"
     path.write_text(json.dumps(document))
     assert Engine.from_file(path).tree.ids() == ["a"]
+
+
+# --- probe L: JSON named .jsv was read as JSV without a word ({"name": null} renamed the customer "null");
+# --- pretty JSON named .jsonl gave an error for every line and no hint
+
+@pytest.mark.parametrize("name, text, says", [
+    ("t.jsv", '[{"Id": "a", "Name": null}]', "the name says JSV but this is JSON"),
+    ("t.jsv", '\ufeff  {"Id": "a"}', "the name says JSV but this is JSON"),
+    ("t.jsonl", '[\n  {"id": "a"},\n  {"id": "b"}\n]\n', "the name says JSON Lines but this is one JSON document"),
+])
+def test_content_the_name_would_misread_is_refused(tmp_path, name, text, says):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    for validate in (True, False):
+        with pytest.raises(WireFormatError, match=f"^{path}: {says}.*: name the file .json$"):
+            Engine.from_file(path, validate=validate)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("t.jsv", '[{Id:a,Name:"say ""hi"""}]'),
+    ("t.jsonl", '{"id": "a"}\n\n'),  # one record: also one JSON document, on one line
+    ("t.jsonl", '{"id": "a"}\n{"id": "b"}\n'),
+])
+def test_content_the_name_reads_right_is_read(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    assert Engine.from_file(path).tree.ids()[0] == "a"
+
+
+def test_a_json_patch_body_named_jsv_is_refused(capsys, tmp_path):
+    body = tmp_path / "b.jsv"
+    body.write_text('{"name": null}')
+    assert main(["patch", "acme", str(body), "--dry-run"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {body}: the name says JSV but this is JSON")
