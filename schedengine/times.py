@@ -224,10 +224,12 @@ def parse_date(text: object, *, path: str | None) -> date:
 def parse_time(text: object, *, path: str | None, allow_24: bool = False) -> int:
     """Seconds since midnight of a record time (0..86399, or 86400 for ``24:00``).
 
-    Accepts ``HH:MM``, ``HH:MM:SS`` (a fraction of a second is dropped),
-    ``H:MM AM/PM`` (also ``H AM``, ``H:MM:SS PM``) and an ISO date-time, whose
-    time part is used as a wall time. ``24:00`` (end of day) is accepted only
-    when `allow_24` is true (end times).
+    Accepts ``HH:MM``, ``HH:MM:SS``, ``H:MM AM/PM`` (also ``H AM``,
+    ``H:MM:SS PM``) and an ISO date-time, whose time part is used as a wall
+    time. ``24:00`` (end of day) is accepted only when `allow_24` is true (end
+    times). Windows start and end on whole seconds: a fraction of a second is
+    dropped from a start and rounds an end up, so .NET's end of day
+    ``23:59:59.9999999`` ends at 24:00, not a second before it.
     """
     value = str(text).strip() if text is not None else ""
     seconds: int | None = None
@@ -236,7 +238,7 @@ def parse_time(text: object, *, path: str | None, allow_24: bool = False) -> int
         hour, minute, second = int(match["h"]), int(match["mi"]), int(match["s"] or 0)
         if minute <= 59 and second <= 59:
             if hour <= 23:
-                seconds = hour * 3600 + minute * 60 + second
+                seconds = hour * 3600 + minute * 60 + second + (allow_24 and bool((match["f"] or "").strip("0")))
             elif hour == 24 and minute == 0 and second == 0 and not int(match["f"] or 0):
                 seconds = DAY_SECONDS
     elif (match := _AMPM_RE.match(value)) is not None:
@@ -250,7 +252,7 @@ def parse_time(text: object, *, path: str | None, allow_24: bool = False) -> int
         except ValueError:
             parts = None
         if parts is not None:
-            seconds = parts[1]
+            seconds = parts[1] + (allow_24 and parts[1] < DAY_SECONDS and parts[2] > 0)
     if seconds is None:
         raise RecordError(f'{_where(path)}{shown(value)} is not a time (expected HH:MM)', path=path)
     if seconds == DAY_SECONDS and not allow_24:

@@ -281,3 +281,29 @@ def test_offset_spans_at_their_range_ends():
     ny = ZoneInfo("America/New_York")
     assert [s[2] for s in utc_offset_spans(ny, epoch(2, 1, 1), epoch(2, 1, 2))] == [-17762]
     assert len(utc_offset_spans(ny, epoch(9998, 1, 1), epoch(9999, 1, 1))) == 3
+
+
+# --- probe L: .NET's end of day 23:59:59.9999999 lost its fraction, so an all-day rule closed for a
+# --- second every night
+
+@pytest.mark.parametrize("text, start, end", [
+    ("23:59:59.9999999", 86399, 86400),
+    ("2027-01-01T23:59:59.9999999", 86399, 86400),
+    ("09:00:00.5", 32400, 32401),
+    ("09:00:00.000", 32400, 32400),
+    ("17:00", 61200, 61200),
+])
+def test_a_fraction_of_a_second_rounds_an_end_up_and_a_start_down(text, start, end):
+    assert (parse_time(text, path=None), parse_time(text, path=None, allow_24=True)) == (start, end)
+
+
+def test_an_end_of_day_written_by_dotnet_leaves_no_gap():
+    from schedengine import Engine
+
+    records = [{"id": "c", "schedule": {"timeZoneId": "UTC", "defaultState": "Closed", "rules": [
+        {"id": "r", "state": "Open", "frequency": "Daily", "startDate": "2027-01-01", "startTime": "00:00:00",
+         "endTime": "23:59:59.9999999"}]}}]
+    for mode in ("compiled", "reference"):
+        engine = Engine.from_records(records, mode=mode)
+        assert engine.state_at("c", "2027-03-01T23:59:59.5Z").state == "Open"
+        assert engine.next_change("c", "2027-03-01T12:00:00Z") is None
