@@ -53,9 +53,9 @@ from dateutil import rrule as _rr
 
 from .errors import RecordError, RuleError, ScheduleWarning
 from .records import (
-    DayOfWeek, SchedulingRule, SchedulingRuleFrequency, SimpleSchedulingRuleTypes, parse_model,
+    DayOfWeek, SchedulingRule, SchedulingRuleFrequency, SimpleSchedulingRuleTypes, parse_model, shown,
 )
-from .times import MAX_WALL, MIN_DATE, parse_date, parse_time, parse_until, resolve_zone
+from .times import MAX_WALL, MIN_DATE, offset_ignored, parse_date, parse_time, parse_until, resolve_zone
 
 __all__ = [
     "DAILY_OCCURRENCE_LIMIT", "MAX_INTERVAL", "OCCURRENCE_LIMIT", "RuleWindows", "STEADY_PERIOD_LIMIT", "WORK",
@@ -385,6 +385,12 @@ def _compile(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | None,
             if taken:
                 warn(f"{path}.startDate", f"no StartDate: the recurrence is anchored at 1970-01-01, "
                                           f"which decides {taken} it fires on; set StartDate")
+    for field, value in (("startDate", rule.start_date), ("startTime", rule.start_time), ("endTime", rule.end_time)):
+        offset = offset_ignored(value)
+        if offset:
+            warn(f"{path}.{field}", f"{shown(value)}: the offset {offset} is ignored: the date and time are read "
+                                    f"as wall-clock time in the schedule's zone (UntilDate's offset is converted); "
+                                    f"write the local time")
     warnings.extend(kind_warnings(rule, path))
 
     # ---- Frequency None: one window, or one span to UntilDate

@@ -35,8 +35,8 @@ from .errors import RecordError
 from .records import shown
 
 __all__ = [
-    "HORIZON", "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "epoch_datetime", "parse_date", "parse_time",
-    "parse_until",
+    "HORIZON", "MAX_DATE", "MAX_WALL", "MIN_DATE", "MIN_WALL", "epoch_datetime", "offset_ignored", "parse_date",
+    "parse_time", "parse_until",
     "resolve_zone", "utc_offset_spans",
 ]
 
@@ -158,11 +158,12 @@ def resolve_zone(name: str | ZoneInfo | None, *, path: str | None = None) -> Zon
 _DATE = r"(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})"
 _CLOCK = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
 _OFFSET = r"(?P<z>Z|z|[+-]\d{2}(?::?\d{2})?)?"
-_DATE_RE = re.compile(rf"^{_DATE}$")
-_DATETIME_RE = re.compile(rf"^{_DATE}[Tt ]{_CLOCK}\s*{_OFFSET}$")
-_CLOCK_RE = re.compile(rf"^{_CLOCK}$")
+# ASCII digits only: \d also matches full-width and other scripts' digits, which .NET refuses.
+_DATE_RE = re.compile(rf"^{_DATE}$", re.ASCII)
+_DATETIME_RE = re.compile(rf"^{_DATE}[Tt ]{_CLOCK}\s*{_OFFSET}$", re.ASCII)
+_CLOCK_RE = re.compile(rf"^{_CLOCK}$", re.ASCII)
 _AMPM_RE = re.compile(
-    r"^(?P<h>\d{1,2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?\s*(?P<ap>[AaPp])\.?\s*[Mm]\.?$")
+    r"^(?P<h>\d{1,2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?\s*(?P<ap>[AaPp])\.?\s*[Mm]\.?$", re.ASCII)
 
 
 def _offset(text: str | None) -> timezone | None:
@@ -190,6 +191,13 @@ def _split_datetime(text: str) -> tuple[date, int, int, timezone | None] | None:
             raise ValueError("time out of range")
     micro = int((match["f"] or "0")[:6].ljust(6, "0"))
     return day, hour * 3600 + minute * 60 + second, micro, _offset(match["z"])
+
+
+def offset_ignored(text: object) -> str | None:
+    """The offset (`Z`, `+10:00`) of an ISO date-time that is read as a wall
+    time (StartDate, StartTime, EndTime), for a warning; None if it has none."""
+    match = _DATETIME_RE.match(str(text).strip()) if text is not None else None
+    return match["z"] if match else None
 
 
 def _in_range(day: date, value: str, path: str | None) -> date:

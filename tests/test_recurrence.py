@@ -610,3 +610,26 @@ def test_no_start_date_warns_when_the_anchor_picks_the_days(fields, taken):
     else:
         assert warnings == [f"no StartDate: the recurrence is anchored at 1970-01-01, which decides {taken} "
                             f"it fires on; set StartDate"]
+
+
+# --- probe L: a StartDate or StartTime written in UTC (as ServiceStack writes a DateTime of kind Utc)
+# --- was read as wall time without a word, while UntilDate's offset is converted
+
+@pytest.mark.parametrize("fields, warned", [
+    ({"StartDate": "2027-07-04T14:00:00Z", "IsAllDay": True}, [("startDate", "Z")]),
+    ({"StartDate": "2027-07-01", "StartTime": "2027-07-01T13:00:00Z", "EndTime": "2027-07-01T21:00:00+00:00"},
+     [("startTime", "Z"), ("endTime", "+00:00")]),
+    ({"StartDate": "2027-07-01T00:00:00", "StartTime": "09:00"}, []),  # no offset: nothing to say
+])
+def test_an_offset_read_as_wall_time_is_warned(fields, warned):
+    rule = R(Frequency="Daily", **fields)
+    messages = [(w.path, str(w)) for w in check_rule(rule, "Australia/Sydney", path="r")]
+    assert [(p, m.split(": the offset ")[1].split(" ")[0]) for p, m in messages] == [(f"r.{f}", z) for f, z in warned]
+    assert all("read as wall-clock time in the schedule's zone" in m for _, m in messages)
+
+
+@pytest.mark.parametrize("field, text", [("StartDate", "２０２７-０１-０１"), ("StartTime", "０９:００"),
+                                         ("EndTime", "1٧:00")])
+def test_digits_other_than_ascii_are_refused(field, text):
+    with pytest.raises(RuleError, match=f"{field[0].lower()}{field[1:]}: .* is not a"):
+        check_rule(R(Frequency="Daily", **{"StartDate": "2027-01-01", field: text}), "UTC", path="r")
