@@ -22,7 +22,7 @@ from .engine import END_INSTANT, FIRST_INSTANT, Engine, iso_datetime, validate_f
 from .errors import ConfigurationError, RecordError, ScheduleError, UnknownCustomerError
 from .patching import changed_fields, parse_patch, plan_patch
 from .policy import Policy
-from .records import SHOWN_LIMIT, clipped, json_kind, json_string, unknown_fields
+from .records import SHOWN_LIMIT, clipped, field_warnings, json_kind, json_string
 from .render import week_grid
 from .results import thawed
 from .times import HORIZON
@@ -487,14 +487,14 @@ def cmd_patch(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     body = _read_patch_body(args.patchfile)
     patch = parse_patch(body, args.customer)
-    unknown = list(unknown_fields(patch, "patch"))
-    for where, name in unknown:
-        print(f"warning: {where}: unknown field {name!r} is ignored", file=sys.stderr)
+    noted = list(field_warnings(patch, "patch"))
+    for where, message in noted:
+        print(f"warning: {where}: {message}", file=sys.stderr)
     if not changed_fields(patch) and not args.allow_empty:
         # The API takes an empty PATCH (it touches dateLastModified); from an operator it is a mistake.
         source = "<stdin>" if args.patchfile == "-" else args.patchfile
         print(_clip_given(f"error: {source}: the patch body sets no field"
-                          + (" it knows (see the warnings above)" if unknown else "")
+                          + (" it knows (see the warnings above)" if noted else "")
                           + f"; {path} is unchanged (--allow-empty applies it, updating only dateLastModified)"),
               file=sys.stderr)
         return EXIT_INVALID

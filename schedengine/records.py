@@ -8,7 +8,7 @@ Matching follows ServiceStack: field names are case-insensitive
 (``StartTime``, ``startTime``, ``starttime`` and ``start_time`` are one
 field); enums are read by name (any case) or by integer. Unknown fields are
 left out of the model and remembered, so that ``validate`` can report them
-(see :func:`unknown_fields`). Date and time strings stay strings here; the
+(see :func:`field_warnings`). Date and time strings stay strings here; the
 recurrence module parses them and reports bad ones with their path.
 """
 
@@ -36,7 +36,7 @@ __all__ = [
     "DayOfWeek", "EntityIntegrationData", "PatchCustomer", "Schedule", "ScheduleDay",
     "SchedulingRule", "SchedulingRuleFrequency", "SimpleSchedulingRuleTypes", "Struct",
     "Tag", "TagColors", "ThirdPartyId", "Value", "clipped", "item_path", "json_kind", "json_string", "parse_model",
-    "record_id", "shown", "unknown_fields", "wire_key",
+    "record_id", "shown", "field_warnings", "wire_key",
 ]
 
 
@@ -141,7 +141,10 @@ def wire_key(name: str) -> str:
     same few hundred spellings recur in every record)."""
     key = _WIRE_KEYS.get(name)
     if key is None:
-        key = name.replace("_", "").lower()
+        # Underscores between words are ignored (`start_time`), leading ones are not:
+        # `_id` is a database's field, not the customer's Id.
+        bare = name.lstrip("_")
+        key = name[:len(name) - len(bare)] + bare.replace("_", "").lower()
         if len(_WIRE_KEYS) < 10_000:
             _WIRE_KEYS[name] = key
     return key
@@ -170,16 +173,20 @@ class WireModel(BaseModel):
             return handler(data)
         by_key = _field_keys(cls)
         matched: dict[str, Any] = {}
-        unknown: list[str] = []
+        spelled: dict[str, str] = {}  # field -> the key read for it
+        notes: list[str] = []  # what field_warnings says: unknown or twice-spelled keys
         for key, value in data.items():
             name = by_key.get(key) or by_key.get(wire_key(str(key)))
             if name is None:
-                unknown.append(str(key))
-            else:
-                matched[name] = value
+                notes.append(f"unknown field {str(key)!r} is ignored")
+                continue
+            if name in spelled:
+                notes.append(f"field {_camel(name)!r} is spelled twice, {spelled[name]!r} and {str(key)!r}: "
+                             f"the last is read")
+            matched[name], spelled[name] = value, str(key)
         model = handler(matched)
-        if unknown:
-            model.__dict__["_unknown"] = tuple(unknown)
+        if notes:
+            model.__dict__["_notes"] = tuple(notes)
         return model
 
     def __eq__(self, other: object) -> bool:
@@ -365,7 +372,7 @@ class PatchCustomer(WireModel):
 # Every message about a record names where, in one style (SPEC §7):
 #   customers[3] (id "acme-ny").schedule.rules[2] (id "r-lunch").startTime: "25:00" is not a time
 # A list element that has an id is named by position *and* id. `item_path`
-# builds that step; parse_model, unknown_fields, wire.parse_customers and the
+# builds that step; parse_model, field_warnings, wire.parse_customers and the
 # tree all use it.
 
 def record_id(item: Any) -> str | None:
@@ -532,14 +539,16 @@ def parse_model(cls: type[WireModel], data: Any, path: str = "$") -> Any:
         raise RecordError(f"{where}: {what}{more}", path=field) from exc
 
 
-def unknown_fields(model: Any, path: str = "$") -> Iterator[tuple[str, str]]:
-    """Yield (path, field name) for every wire field that matched no model field."""
+def field_warnings(model: Any, path: str = "$") -> Iterator[tuple[str, str]]:
+    """Yield (path, message) for every wire field that matched no model
+    field, and every field a record spells twice (`Schedule` and `schedule`,
+    `Id` and `ID`), of which the last is read."""
     stack: list[tuple[str, Any]] = [(path, model)]
     while stack:
         where, node = stack.pop()
         if isinstance(node, BaseModel):
-            for name in node.__dict__.get("_unknown", ()):
-                yield where, name
+            for message in node.__dict__.get("_notes", ()):
+                yield where, message
             for field in type(node).model_fields:
                 stack.append((f"{where}.{_camel(field)}", getattr(node, field)))
         elif isinstance(node, list):

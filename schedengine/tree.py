@@ -28,7 +28,7 @@ from .records import (
     json_string,
     parse_model,
     record_id,
-    unknown_fields,
+    field_warnings,
     wire_key,
     AppSettings,
     BillingSettings,
@@ -1147,8 +1147,8 @@ def validate_records(records: Sequence[Customer | dict[str, Any] | str | RecordE
             broken.add(cid)
             continue
         label = tree.label(cid)
-        for where, name in unknown_fields(model, label):
-            warning(position, where, f"unknown field {name!r} is ignored")
+        for where, message in field_warnings(model, label):
+            warning(position, where, message)
         try:
             found = tree.check_customer(cid)
         except ScheduleError as exc:

@@ -19,7 +19,7 @@ from schedengine.records import (
     SimpleSchedulingRuleTypes,
     TagColors,
     parse_model,
-    unknown_fields,
+    field_warnings,
 )
 from schedengine.testing import customer_trees
 from schedengine.cli import main
@@ -105,7 +105,7 @@ def test_every_seed_field_parses_from_json(style):
     assert customer.tags[0].color is TagColors.GeekBlue
     assert customer.billing_settings.ai_live_minutes.allowance == 100
     assert customer.data["address"].struct_value["city"].string_value == "New York"
-    assert list(unknown_fields(customer)) == []
+    assert list(field_warnings(customer)) == []
 
 
 @pytest.mark.parametrize("style", ["pascal", "camel"])
@@ -258,9 +258,9 @@ def test_model_errors_name_ids_on_the_path_and_the_value_once(records, message):
 
 def test_unknown_field_warnings_name_the_rule_id():
     customer = parse_model(Customer, {"id": "c", "schedule": {"rules": [{"id": "r-x", "Shedule": 1}, {"Foo": 2}]}})
-    assert sorted(unknown_fields(customer, 'customers[0] (id "c")')) == [
-        ('customers[0] (id "c").schedule.rules[0] (id "r-x")', "Shedule"),
-        ('customers[0] (id "c").schedule.rules[1]', "Foo")]
+    assert sorted(field_warnings(customer, 'customers[0] (id "c")')) == [
+        ('customers[0] (id "c").schedule.rules[0] (id "r-x")', "unknown field 'Shedule' is ignored"),
+        ('customers[0] (id "c").schedule.rules[1]', "unknown field 'Foo' is ignored")]
 
 
 def test_record_error_names_the_customer():
@@ -301,7 +301,8 @@ def test_bad_json_lines_names_the_line():
 
 def test_unknown_fields_are_kept_out_and_reported():
     customer = parse_model(Customer, {"id": "a", "Colour": "red", "schedule": {"rules": [{"Foo": 1}]}})
-    assert sorted(unknown_fields(customer)) == [("$", "Colour"), ("$.schedule.rules[0]", "Foo")]
+    assert sorted(field_warnings(customer)) == [("$", "unknown field 'Colour' is ignored"),
+                                                ("$.schedule.rules[0]", "unknown field 'Foo' is ignored")]
     assert "Colour" not in customer.to_wire()
 
 
@@ -543,3 +544,23 @@ def test_a_json_patch_body_named_jsv_is_refused(capsys, tmp_path):
     body.write_text('{"name": null}')
     assert main(["patch", "acme", str(body), "--dry-run"]) == 2
     assert capsys.readouterr().err.startswith(f"error: {body}: the name says JSV but this is JSON")
+
+
+# --- probe L: a second spelling of a field silently replaced the first, and a database's `_id`
+# --- replaced the customer's Id
+
+def test_a_field_spelled_twice_is_warned_and_the_last_read(tmp_path):
+    from schedengine.engine import validate_file
+
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps([{"Id": "acme", "Schedule": {"DefaultState": "Closed"},
+                                 "schedule": {"DefaultState": "Open"}, "_id": "65f0c1e2a9"}]))
+    engine = Engine.from_file(path)
+    assert engine.tree.ids() == ["acme"] and engine.state_at("acme", "2027-01-01T00:00Z").state == "Open"
+    assert [f.message for f in validate_file(path).findings] == [
+        "customers[0] (id \"acme\"): field 'schedule' is spelled twice, 'Schedule' and 'schedule': the last is read",
+        "customers[0] (id \"acme\"): unknown field '_id' is ignored"]
+
+
+def test_inner_underscores_still_match():
+    assert parse_model(Customer, {"id": "a", "parent_customer_id": "p", "__weird": 1}).parent_customer_id == "p"
