@@ -16,8 +16,9 @@ pinned by regression tests (``tests/test_recurrence_*.py``):
   of the previous year wrongly when that year began on a Friday (2010,
   2021, 2038...): the first days of the next year, which belong to week 52,
   are given week 53. We ask dateutil for both numbers and keep each day by
-  its true (ISO 8601, weeks from Monday) week number. Only for positive
-  week numbers: with a negative one among them the rule is left to dateutil.
+  its true (ISO 8601, weeks from Monday) week number. A negative week is
+  asked for by the positive numbers it may have (-1 is 52 or 53) and kept
+  the same way, counting back from the last week of the day's ISO year.
 - **Values RFC 5545 derives from DTSTART** that dateutil leaves open:
   ``YEARLY`` with ``BYMONTHDAY`` but no ``BYMONTH`` takes DTSTART's month,
   and ``YEARLY`` with ``BYWEEKNO`` but no ``BYDAY`` takes DTSTART's weekday
@@ -44,6 +45,7 @@ from calendar import isleap, monthrange
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import islice
 from math import lcm
 from typing import Any, Iterable, Iterator
@@ -385,10 +387,10 @@ def _compile(rule: SchedulingRule | dict[str, Any], zone: str | ZoneInfo | None,
             if taken:
                 warn(f"{path}.startDate", f"no StartDate: the recurrence is anchored at 1970-01-01, "
                                           f"which decides {taken} it fires on; set StartDate")
-    for field, value in (("startDate", rule.start_date), ("startTime", rule.start_time), ("endTime", rule.end_time)):
+    for wire, value in (("startDate", rule.start_date), ("startTime", rule.start_time), ("endTime", rule.end_time)):
         offset = offset_ignored(value)
         if offset:
-            warn(f"{path}.{field}", f"{shown(value)}: the offset {offset} is ignored: the date and time are read "
+            warn(f"{path}.{wire}", f"{shown(value)}: the offset {offset} is ignored: the date and time are read "
                                     f"as wall-clock time in the schedule's zone (UntilDate's offset is converted); "
                                     f"write the local time")
     warnings.extend(kind_warnings(rule, path))
@@ -524,8 +526,13 @@ def _with_components(spec: _Spec) -> _Spec:
     else:
         times = dict(byhour=spec.byhour or None, byminute=spec.byminute or None, bysecond=None)
     byweekno, iso_weeks = spec.byweekno, frozenset[int]()
-    if {52, 53} & set(byweekno) and min(byweekno) > 0:
-        byweekno, iso_weeks = tuple(sorted({*byweekno, 52, 53})), frozenset(byweekno)
+    if byweekno and ({52, 53} & set(byweekno) or min(byweekno) < 0):
+        # Ask dateutil for positive weeks only, and every number a wanted week may have (week -1
+        # is 52 or 53, -53 is 1 or none); _in_iso_weeks keeps each day by its true week.
+        asked = {w for w in byweekno if w > 0} | {c for w in byweekno if w < 0 for c in (53 + w, 54 + w) if c >= 1}
+        if {52, 53} & asked:
+            asked |= {52, 53}
+        byweekno, iso_weeks = tuple(sorted(asked)), frozenset(byweekno)
     common = dict(freq=freq, interval=spec.interval, wkst=_rr.MO, bymonth=bymonth or None,
                   byweekno=byweekno or None, byyearday=spec.byyearday or None,
                   bymonthday=bymonthday or None, **times)
@@ -755,11 +762,18 @@ def _merge(streams: list[Iterator[datetime]]) -> Iterator[datetime]:
 
 
 def _in_iso_weeks(items: Iterator[datetime], weeks: frozenset[int]) -> Iterator[datetime]:
-    """`items` less the days of weeks 52 and 53 not in `weeks`, by ISO week number."""
+    """`items` in the BYWEEKNO `weeks` by ISO 8601 week number: week n of a
+    day's week-numbering year, or -n counted from that year's last week (the
+    52nd or 53rd), so both names of one week give the same days."""
     for item in items:
-        week = item.isocalendar()[1]
-        if week < 52 or week in weeks:
+        year, week, _ = item.isocalendar()
+        if week in weeks or week - _weeks_in_iso_year(year) - 1 in weeks:
             yield item
+
+
+@lru_cache(maxsize=1024)
+def _weeks_in_iso_year(year: int) -> int:
+    return date(min(year, 9999), 12, 28).isocalendar()[1]  # 28 December is always in the year's last week
 
 
 def _apply_setpos(items: Iterator[datetime], freq: int, positions: tuple[int, ...]) -> Iterator[datetime]:

@@ -33,7 +33,7 @@ def rules(draw):
     if freq in ("Yearly", "Monthly", "Daily") and draw(st.booleans()):
         rule["ByMonthDay"] = draw(st.lists(st.one_of(st.integers(1, 28), st.integers(-28, -1)), min_size=1, max_size=3))
     if freq == "Yearly" and draw(st.integers(0, 3)) == 0:
-        rule["ByWeekNo"] = draw(small(1, 52))
+        rule["ByWeekNo"] = draw(st.lists(st.one_of(st.integers(1, 53), st.integers(-53, -1)), min_size=1, max_size=3))
     if freq in ("Yearly", "Hourly") and draw(st.integers(0, 3)) == 0:
         rule["ByYearDay"] = draw(st.lists(st.integers(1, 365), min_size=1, max_size=20))
     if draw(st.booleans()):
