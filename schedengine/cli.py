@@ -328,17 +328,16 @@ def cmd_next_change(args: argparse.Namespace) -> int:
             break
         changes.append(change)
         at = change.at
-    if len(changes) < args.count and changes:
-        print(f"note: {len(changes)} of the {args.count} changes asked for: no other change before "
-              f"{HORIZON_TEXT}", file=sys.stderr)
+        if not args.json:  # each line as it is found: `--count 100000 | head` stops early
+            print(f"{_local(engine, args.customer, change.at)}  ->  {change.state}")
     if args.json:
         _print_json([c.to_json() for c in changes])
-        return 0
-    if not changes:
+    elif not changes:
         print(f"{args.customer}: no change after {_local(engine, args.customer, at)} before {HORIZON_TEXT}")
-        return 0
-    for c in changes:
-        print(f"{_local(engine, args.customer, c.at)}  ->  {c.state}")
+    if len(changes) < args.count and changes:
+        sys.stdout.flush()  # the note after the lines it is about, when both streams go to one place
+        print(f"note: {len(changes)} of the {args.count} changes asked for: no other change before "
+              f"{HORIZON_TEXT}", file=sys.stderr)
     return 0
 
 
