@@ -1,13 +1,14 @@
-"""Two helpers for the caches that readers on other threads fill while a
-writer may be copying them (a patch): a bounded FIFO insert and a copy
-without some keys. Both lean on a dict operation done in C being one step
-under the GIL; neither takes a lock."""
+"""Helpers for the caches that readers on other threads fill while a
+writer may be copying them (a patch): a bounded FIFO insert, a copy
+without some keys, and a copy that keeps the entries still in use plus a
+few recent others. They lean on a dict operation done in C being one step
+under the GIL; none takes a lock."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
-__all__ = ["copy_without", "put_bounded"]
+__all__ = ["copy_without", "put_bounded", "without_orphans"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -29,4 +30,16 @@ def copy_without(cache: dict[K, V], gone: Iterable[Any]) -> dict[K, V]:
     copy = dict(cache)
     for key in gone:
         copy.pop(key, None)
+    return copy
+
+
+def without_orphans(cache: dict[K, V], live: Callable[[K, V], bool], keep: int) -> dict[K, V]:
+    """A copy of `cache` with every entry `live` says is in use, and of the
+    others (orphans: what patches replaced) the `keep` newest, which a later
+    patch may bring back. Content-keyed caches carried from tree to tree
+    would otherwise hold every schedule a tree ever had."""
+    copy = dict(cache)
+    orphans = [key for key, value in copy.items() if not live(key, value)]
+    for key in orphans[:max(0, len(orphans) - keep)]:  # insertion order: the oldest first
+        del copy[key]
     return copy

@@ -35,8 +35,8 @@ from .records import SimpleSchedulingRuleTypes
 from .results import Change, Segment, StateResult, check_segment_count
 from .recurrence import RuleWindows
 from .times import HORIZON, utc_offset_spans
-from .caches import copy_without, put_bounded
-from .tree import CustomerTree, OwnerSchedule, StateProofs, normalise_state, rules_up_to
+from .caches import copy_without, put_bounded, without_orphans
+from .tree import ORPHANS_KEPT, CustomerTree, OwnerSchedule, StateProofs, normalise_state, rules_up_to
 
 __all__ = ["CompiledEvaluator", "CHUNK_SECONDS", "MAX_CHUNKS"]
 
@@ -317,6 +317,7 @@ class CompiledEvaluator:
         if previous is not None:
             self._entries = copy_without(previous._entries, affected)
             self._hot = copy_without(previous._hot, affected)
+            self.store.drop_orphans(self._entries)
         # An instance attribute, so a query is one plain function call.
         self.state_at = _hot_path(self._hot, tree, self._state_at_slow)
 
@@ -495,6 +496,20 @@ class CompiledStore:
         self.chunks_compiled = 0  # work counter for tests
         self._memberships: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.windows_computed = 0  # work counter for tests
+
+    def drop_orphans(self, entries: dict[str, _Entry]) -> None:
+        """After a patch: keep the forms the new tree's entries use and the
+        ORPHANS_KEPT newest others, so forms stay bounded by the customers
+        queried, not by the schedules patches ever installed. (Chunks of a
+        dropped form leave the chunk cache with it: a cached chunk keeps its
+        form, and the form its schedules, alive.) Pruned in batches: when the
+        orphans are twice as many as those kept."""
+        if len(self.forms) > len(entries) + 2 * ORPHANS_KEPT:
+            used = {id(entry[1]) for entry in entries.values()}
+            self.forms = without_orphans(self.forms, lambda _, form: id(form) in used, ORPHANS_KEPT)
+            kept = {id(form) for form in self.forms.values()}
+            order = deque(item for item in list(self._order) if id(item[0]) in kept)
+            self._order, self.pieces = order, sum(item[2] for item in order)
 
     def membership(self, windows: RuleWindows, lo: int, hi: int, remember: bool = True
                    ) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -19,7 +19,7 @@ from math import lcm
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
-from .caches import copy_without, put_bounded
+from .caches import copy_without, put_bounded, without_orphans
 from .errors import RecordError, ScheduleError, ScheduleWarning, TreeError, UnknownCustomerError, WireFormatError
 from .policy import Policy, order_rules
 from .records import (
@@ -477,6 +477,11 @@ def _cycles(parents: Mapping[str, str | None]) -> Iterator[list[str]]:
         done.update(path)
 
 
+# Prepared schedules and compiled forms no customer uses any more (a patch replaced
+# them) that are kept, newest first, for a patch that brings them back.
+ORPHANS_KEPT = 1_000
+
+
 class CustomerTree:
     """Customers by id with their parent links, validated on construction.
 
@@ -558,10 +563,19 @@ class CustomerTree:
         new._owner = copy_without(self._owner, gone)
         new._zone_name = copy_without(self._zone_name, gone)
         new._schedules = copy_without(self._schedules, gone)
-        # Keyed by content (rule and zone, schedule digest): valid in any tree.
-        new._windows = dict(self._windows)
-        new._by_fingerprint = dict(self._by_fingerprint)
-        new._rule_warnings = dict(self._rule_warnings)
+        # Keyed by content (rule and zone, schedule digest): valid in any tree, and carried
+        # over; but only while in use, or among the ORPHANS_KEPT newest that patches replaced,
+        # so that a tree does not keep every schedule it ever had.
+        if len(self._by_fingerprint) > len(new._schedules) + 2 * ORPHANS_KEPT:  # in batches
+            in_use = {s.fingerprint for s in new._schedules.values()}
+            new._by_fingerprint = without_orphans(self._by_fingerprint, lambda f, _: f in in_use, ORPHANS_KEPT)
+            kept = {id(p.windows) for s in new._by_fingerprint.values() for p in s.rules if p.windows is not None}
+            new._windows = without_orphans(self._windows, lambda _, w: id(w) in kept, 0)
+            new._rule_warnings = {k: v for k, v in self._rule_warnings.items() if k in new._windows}
+        else:
+            new._by_fingerprint = dict(self._by_fingerprint)
+            new._windows = dict(self._windows)
+            new._rule_warnings = dict(self._rule_warnings)
         new.proofs = self.proofs
         return new
 
