@@ -23,7 +23,7 @@ from .patching import plan_patch
 from .policy import Policy
 from .records import AppSettings, BillingSettings, Customer, PatchCustomer, clipped
 from .reference import ReferenceEvaluator
-from .results import Change, Explanation, Segment, StateResult
+from .results import Change, Explanation, Segment, StateResult, check_segment_count
 from .times import HORIZON, MAX_DATE, MIN_DATE, epoch_datetime
 from .results import Validation
 from .tree import CustomerTree, validate_records
@@ -251,6 +251,7 @@ class Engine:
             tail = compiled.timeline(customer_id, MIN_INSTANT, end)
             if len(reference.timeline(customer_id, MIN_INSTANT - _MICROSECOND, MIN_INSTANT + _MICROSECOND)) == 1:
                 head[-1] = replace(head[-1], end=tail.pop(0).end)  # no change at the seam
+            check_segment_count(len(head) + len(tail) - 2, start, end)  # the limit is the whole call's
             return head + tail
         return self._evaluator(*state, customer_id, start).timeline(customer_id, start, end)
 

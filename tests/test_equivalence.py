@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schedengine import Engine
+from schedengine.errors import RecordError
 from schedengine.testing import customer_trees, instants
 from schedengine.times import HORIZON
 
@@ -260,3 +261,25 @@ def test_a_timeline_from_before_1800_is_the_reference_one(records, cid):
     for start, end in [("1799-12-31T20:00:00Z", "1800-01-03T00:00:00Z"), ("1799-11-01T00:00:00Z", "1800-01-01T00:00:01Z"),
                        ("1799-12-31T23:59:59Z", "1800-01-01T12:00:00Z")]:
         assert compiled.timeline(cid, start, end) == reference.timeline(cid, start, end)
+
+
+def test_a_timeline_across_1800_keeps_the_segment_limit(monkeypatch):
+    """A probe's: the parts before and after 1800 were each checked against MAX_SEGMENTS, their
+    join was not: compiled mode returned 1,058,157 segments where reference mode refused."""
+    import schedengine.results as results
+
+    monkeypatch.setattr(results, "MAX_SEGMENTS", 1000)
+    records = [{"id": "p", "schedule": {"timeZoneId": "UTC", "defaultState": "Closed", "rules": [
+        {"id": "bh", "frequency": "Weekly", "startDate": "1700-01-04", "startTime": "09:00", "endTime": "17:00",
+         "state": "Open", "byDay": [{"dayOfWeek": d} for d in ("Monday", "Tuesday", "Wednesday", "Thursday",
+                                                                "Friday")]}]}}]
+    start = datetime(1799, 1, 1, tzinfo=timezone.utc)
+    answers = {}
+    for mode in ("compiled", "reference"):
+        engine = Engine.from_records(records, mode=mode)
+        with pytest.raises(RecordError, match="has more than 1,000 segments") as refused:
+            engine.timeline("p", start, datetime(1801, 1, 1, tzinfo=timezone.utc))
+        answers[mode] = (str(refused.value), engine.timeline("p", start, datetime(1799, 12, 31, tzinfo=timezone.utc)),
+                         engine.timeline("p", start, datetime(1800, 1, 20, tzinfo=timezone.utc)))
+    assert answers["compiled"] == answers["reference"]
+    assert len(answers["compiled"][2]) <= 1000
