@@ -14,7 +14,8 @@ import threading
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from numbers import Real
+from fractions import Fraction
+from numbers import Integral, Real
 from typing import Any, Iterable, Literal, Mapping
 
 from .compiled import MAX_CHUNKS, CompiledEvaluator, CompiledStore, is_numpy_array
@@ -94,7 +95,10 @@ class Engine:
         """Customers as models or wire dicts (any key case). With `validate`
         (the default) every schedule is checked now, so a bad rule fails the
         load rather than a later query."""
-        _check_options(mode, max_chunks)  # before the load, which may take long
+        _check_options(mode, max_chunks, policy)  # before the load, which may take long
+        if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+            what = "a dict (one customer? put it in a list)" if isinstance(records, Mapping) else type(records).__name__
+            raise ConfigurationError(f"records: expected a list (or other iterable) of customers, found {what}")
         records = list(records)
         raw = [r for r in records if not isinstance(r, Customer)]
         if raw:
@@ -115,7 +119,11 @@ class Engine:
         tree's shape (ids, parents, cycles) is still checked at once, but a
         bad rule surfaces at the first query that reads it. A one-shot query
         on a large file then costs little more than reading it."""
-        _check_options(mode, max_chunks)  # before the load, which may take long
+        _check_options(mode, max_chunks, policy)  # before the load, which may take long
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigurationError(f"path: expected a file name (str or os.PathLike), found {type(path).__name__}"
+                                     + (": read it and pass the text's records to Engine.from_records"
+                                        if hasattr(path, "read") else ""))
         # Records are kept as read either way (wire dicts, or JSON Lines text;
         # parsed into a bounded FIFO when needed), so writing the tree back
         # loses nothing a patch did not change.
@@ -213,19 +221,26 @@ class Engine:
         in range raises RecordError naming it, before anything is evaluated."""
         tree, reference, compiled = self._state
         array = is_numpy_array(instants)
-        values = instants if array else list(instants)
-        if array and values.dtype.kind not in "iuf":
-            raise RecordError(f"instants: an array of {values.dtype} is not epoch seconds", path="instants")
+        if array:
+            if instants.dtype.kind not in "iuf":
+                raise RecordError(f"instants: an array of {instants.dtype} is not epoch seconds", path="instants")
+            values = instants.reshape(-1)  # any shape (0-d, empty, n-d) is answered flat, then reshaped
+        elif isinstance(instants, (str, bytes, Mapping)) or not isinstance(instants, Iterable):
+            raise RecordError(f"instants: expected a list (or other iterable) or a numpy array of epoch seconds, "
+                              f"found {type(instants).__name__}", path="instants")
+        else:
+            values = list(instants)
         if compiled is not None and compiled.supports(customer_id) and _all_compilable(values, array):
-            return compiled.state_many(customer_id, values)
-        checked = [_epoch_instant(value, i) for i, value in enumerate(values.flat if array else values)]
+            states = compiled.state_many(customer_id, values)
+            return states.reshape(instants.shape) if array else states
+        checked = [_epoch_instant(value, i) for i, value in enumerate(values)]
         states = [reference.state_at(customer_id, at).state for at in checked]
         if array:
             import numpy as np  # present: `values` is an ndarray
 
             out = np.empty(len(states), dtype=object)
             out[:] = states
-            return out.reshape(values.shape)
+            return out.reshape(instants.shape)
         return states
 
     def next_change(self, customer_id: str, at: Instant) -> Change | None:
@@ -300,7 +315,10 @@ class Engine:
         return plan.customer.model_copy(deep=True)
 
 
-def _check_options(mode: Any, max_chunks: Any) -> None:
+def _check_options(mode: Any, max_chunks: Any, policy: Any = None) -> None:
+    if policy is not None and not isinstance(policy, Policy):
+        raise ConfigurationError(f"policy: expected a schedengine.Policy, found {type(policy).__name__} "
+                                 f"(e.g. Policy(priority='lowest-first'))")
     if mode not in ("compiled", "reference"):
         raise ConfigurationError(f"mode {mode!r} is not 'compiled' or 'reference'")
     if type(max_chunks) is not int or max_chunks < 1:  # (a bool is no count)
@@ -336,6 +354,9 @@ def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
     """Aware UTC datetime from any accepted instant form, within
     [FIRST_INSTANT, END_INSTANT). `zone_of_owner` is called only for naive input."""
     given = at
+    if isinstance(at, Real) and type(at) not in (int, float, Fraction) and not isinstance(at, bool):
+        # A numpy scalar computes in its own dtype, where an int16's microseconds overflow.
+        at = int(at) if isinstance(at, Integral) else float(at)
     if isinstance(at, bool) or (isinstance(at, float) and at != at):
         raise RecordError(f"{_shown(at)} is not an instant", path="at")
     try:

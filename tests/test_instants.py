@@ -217,3 +217,46 @@ def test_a_float_within_a_microsecond_of_an_edge_is_on_the_same_side_on_every_pa
         assert engine.state_many("c", [ts]) == [expected]
     assert compiled.state_at("c", ts) == reference.state_at("c", ts)
     assert compiled.next_change("c", ts) == reference.next_change("c", ts)
+
+
+# --- probe M: numpy scalars of small dtypes overflowed ("out of range"); state_many raised bare
+# --- TypeError/ValueError and gave a (0, 3) array back as (0,); constructors raised bare errors
+
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+def test_numpy_scalars_of_every_dtype_are_epoch_seconds(mode):
+    np = pytest.importorskip("numpy")
+    engine = Engine.from_file(DEMO, mode=mode)
+    for value, seconds in ((np.int8(5), 5), (np.int16(300), 300), (np.uint8(5), 5), (np.uint16(60000), 60000),
+                           (np.float16(5.0), 5), (np.int64(1814970900), 1814970900)):
+        assert engine.state_at("acme", value).at == datetime.fromtimestamp(seconds, timezone.utc), value
+    assert list(engine.state_many("acme", np.array([5, 60], dtype=np.int16))) == ["After Hours"] * 2
+    with pytest.raises(RecordError, match="is not an instant"):
+        engine.state_at("acme", np.float32("nan"))
+
+
+@pytest.mark.parametrize("mode", ["compiled", "reference"])
+def test_state_many_keeps_any_array_shape_and_refuses_what_is_not_a_collection(mode):
+    np = pytest.importorskip("numpy")
+    engine = Engine.from_file(DEMO, mode=mode)
+    for shape in ((), (3, 0), (0, 3), (2, 2)):
+        answer = engine.state_many("acme", np.full(shape, 1814970900.0))
+        assert answer.shape == shape and answer.dtype == object
+        assert set(answer.ravel()) <= {"Business Hours"}
+    for bad in (None, 1814970900, "1814970900", {"at": 1}):
+        with pytest.raises(RecordError, match=r"^instants: expected a list \(or other iterable\) or a numpy array"):
+            engine.state_many("acme", bad)
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda: Engine.from_file(None), "path: expected a file name"),
+    (lambda: Engine.from_file(b"demo.json"), "path: expected a file name"),
+    (lambda: Engine.from_records(None), "records: expected a list"),
+    (lambda: Engine.from_records({"id": "a"}), r"found a dict \(one customer\? put it in a list\)"),
+    (lambda: Engine.from_records([], policy="lowest-first"), "policy: expected a schedengine.Policy, found str"),
+    (lambda: Engine.from_file(DEMO, {"priority": "lowest-first"}), "policy: expected a schedengine.Policy"),
+])
+def test_wrong_constructor_arguments_are_configuration_errors(call, says):
+    from schedengine.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=says):
+        call()
