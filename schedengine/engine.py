@@ -253,8 +253,10 @@ class Engine:
         start = self.instant(customer_id, start, state[0])
         end = self.instant(customer_id, end, state[0])
         if end < start:  # swapped arguments, most likely: an empty list would hide that
-            raise RecordError(f"the timeline's end {end.isoformat()} is before its start {start.isoformat()}",
-                              path="end")
+            zone = state[0].schedule(state[0].owner_id(customer_id)).zone  # as the operator typed them
+            raise RecordError(f"the timeline's end {end.astimezone(zone).isoformat()} is before its start "
+                              f"{start.astimezone(zone).isoformat()} ({zone.key}; a naive time the clock skips "
+                              f"is read after the jump, with the offset before it)", path="end")
         # Only `start` must be in the compiled range: no change at or after the
         # horizon is reported, so a timeline reaching past it ends with one
         # segment there on either evaluator.

@@ -837,3 +837,14 @@ def test_explain_json_holds_what_the_text_shows(capsys):
                      "state": "Lunch", "verdict": "matched", "why": "inside a window at Tue 12:15:00 local"}
     state_at = json.loads(run(capsys, "state-at", "acme-sales", "--at", "2027-07-06T12:15:00-04:00", "--json")[1])
     assert data["result"] == state_at
+
+
+def test_an_end_before_a_start_in_a_gap_is_shown_in_local_time(capsys):
+    """Probes I and K: the refusal printed both bounds in UTC, and did not say that 02:15 on Lord
+    Howe's spring-forward day (skipped: 02:00 -> 02:30) reads as 02:45, after the 02:40 typed."""
+    code, out, err = run(capsys, "timeline", "acme-lordhowe", "--start", "2024-10-06T02:15",
+                         "--end", "2024-10-06T02:40")
+    assert (code, out) == (2, "")
+    assert err == ("error: the timeline's end 2024-10-06T02:40:00+11:00 is before its start 2024-10-06T02:45:00+11:00 "
+                   "(Australia/Lord_Howe; a naive time the clock skips is read after the jump, with the offset "
+                   "before it)\n")
