@@ -19,7 +19,7 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/schedengine state-at acme-london --at 2027-11-25T12:00:00Z
+	$(BIN)/schedengine state-at acme-london --at 2027-11-25T12:00:00Z --customers fixtures/demo.json
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest
