@@ -280,11 +280,17 @@ def _block(rows: Sequence[tuple[str, str]]) -> str:
 
 # ------------------------------------------------------------------- verbs
 
-def cmd_state_at(args: argparse.Namespace) -> int:
+def _engine_at(args: argparse.Namespace) -> tuple[Engine, datetime]:
+    """The engine and the instant of a verb that answers at `--at`, noting one past the horizon."""
     engine = _engine(args)
     at = _when(engine, args.customer, args.at, "--at")
     if at >= HORIZON:
         _note_past_horizon("--at is at or after")
+    return engine, at
+
+
+def cmd_state_at(args: argparse.Namespace) -> int:
+    engine, at = _engine_at(args)
     r = engine.state_at(args.customer, at)
     if args.json:
         _print_json(r.to_json())
@@ -304,10 +310,7 @@ def cmd_state_at(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    at = _when(engine, args.customer, args.at, "--at")
-    if at >= HORIZON:
-        _note_past_horizon("--at is at or after")
+    engine, at = _engine_at(args)
     explanation = engine.explain(args.customer, at)
     if args.json:
         _print_json(explanation.to_json())
@@ -317,10 +320,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_next_change(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    at = _when(engine, args.customer, args.at, "--at")
-    if at >= HORIZON:
-        _note_past_horizon("--at is at or after")
+    engine, at = _engine_at(args)
     changes = []
     for _ in range(args.count):
         change = engine.next_change(args.customer, at)
