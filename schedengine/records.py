@@ -173,17 +173,15 @@ class WireModel(BaseModel):
             return handler(data)
         by_key = _field_keys(cls)
         matched: dict[str, Any] = {}
-        spelled: dict[str, str] = {}  # field -> the key read for it
         notes: list[str] = []  # what field_warnings says: unknown or twice-spelled keys
         for key, value in data.items():
             name = by_key.get(key) or by_key.get(wire_key(str(key)))
             if name is None:
                 notes.append(f"unknown field {str(key)!r} is ignored")
-                continue
-            if name in spelled:
-                notes.append(f"field {_camel(name)!r} is spelled twice, {spelled[name]!r} and {str(key)!r}: "
-                             f"the last is read")
-            matched[name], spelled[name] = value, str(key)
+            else:
+                if name in matched:
+                    notes.append(_spelled_twice(by_key, data, name, key))
+                matched[name] = value
         model = handler(matched)
         if notes:
             model.__dict__["_notes"] = tuple(notes)
@@ -200,6 +198,11 @@ class WireModel(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """camelCase dict with null fields left out (what the writers emit)."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _spelled_twice(by_key: dict[str, str], data: dict[Any, Any], name: str, key: Any) -> str:
+    first = next(k for k in data if (by_key.get(k) or by_key.get(wire_key(str(k)))) == name)
+    return f"field {_camel(name)!r} is spelled twice, {str(first)!r} and {str(key)!r}: the last is read"
 
 
 _FIELD_KEYS: dict[int, dict[str, str]] = {}  # by id(cls): hashing a model class is slow
