@@ -22,10 +22,8 @@ def test_package_docstring(monkeypatch):
     assert tried >= 4 and failures == 0
 
 
-def readme_cli_examples() -> list[tuple[str, str]]:
-    """(command, printed output) for each `$ schedengine ...` example on the
-    bundled demo tree; the patch session (on a copy, with files of its own)
-    has its own tests in test_patch.py."""
+def readme_commands() -> list[tuple[str, str]]:
+    """(command, printed output) for each `$ ...` line in the README's code blocks."""
     examples, command, output, in_block = [], None, [], False
     for line in (ROOT / "README.md").read_text().splitlines() + ["```"]:
         if line.startswith("```"):
@@ -35,11 +33,23 @@ def readme_cli_examples() -> list[tuple[str, str]]:
             command, output = None, []
         if not in_block:
             continue
-        if line.startswith("$ schedengine ") and "--customers" not in line and ".json" not in line:
+        if line.startswith("$ "):
             command = line[2:].split("  #")[0].strip()
         elif command is not None:
             output.append(line)
     return examples
+
+
+def readme_cli_examples() -> list[tuple[str, str]]:
+    """The `$ schedengine ...` examples on the bundled demo tree; the patch
+    session (on a copy, with files of its own) is checked below."""
+    return [(c, out) for c, out in readme_commands()
+            if c.startswith("schedengine ") and "--customers" not in c and ".json" not in c]
+
+
+def _matches(shown: str, printed: str) -> bool:
+    return doctest.OutputChecker().check_output(shown + "\n", printed,
+                                                doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
 
 
 def test_readme_cli_examples_print_what_the_readme_shows(capsys):
@@ -48,9 +58,32 @@ def test_readme_cli_examples_print_what_the_readme_shows(capsys):
     examples = readme_cli_examples()
     assert {c.split()[1] for c, _ in examples} >= {"state-at", "explain", "next-change", "timeline", "week",
                                                    "validate"}
-    checker = doctest.OutputChecker()
     for command, shown in examples:
         assert main(command.split()[1:]) == 0, command
         printed = capsys.readouterr().out
-        assert checker.check_output(shown + "\n", printed, doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE), (
+        assert _matches(shown, printed), f"{command}\n--- README ---\n{shown}\n--- printed ---\n{printed}"
+
+
+def test_readme_patch_session_prints_what_the_readme_shows(capsys, tmp_path, monkeypatch):
+    """The session on a copy of the demo tree, step by step; the stamp of the
+    patch is the time it ran."""
+    import re
+    import shlex
+    import shutil
+
+    from schedengine.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "fixtures" / "demo.json", tmp_path / "tree.json")
+    session = [(c, out) for c, out in readme_commands() if "tree.json" in c or c.startswith("cat ")]
+    assert [c.split()[1] for c, _ in session] == ["state-at", "support-24x7.jsv", "patch", "state-at", "state-at"]
+    stamp = re.compile(r"^(modified +)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", re.MULTILINE)
+    for command, shown in session:
+        words = shlex.split(command)
+        if words[0] == "cat":
+            (tmp_path / words[1]).write_text(shown + "\n")
+            continue
+        assert main(words[1:]) == 0, command
+        printed = stamp.sub(r"\1STAMP", capsys.readouterr().out)
+        assert _matches(stamp.sub(r"\1STAMP", shown), printed), (
             f"{command}\n--- README ---\n{shown}\n--- printed ---\n{printed}")
