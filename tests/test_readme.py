@@ -64,6 +64,29 @@ def test_readme_cli_examples_print_what_the_readme_shows(capsys):
         assert _matches(shown, printed), f"{command}\n--- README ---\n{shown}\n--- printed ---\n{printed}"
 
 
+def test_readme_validate_example_with_broken_rules(capsys, tmp_path, monkeypatch):
+    """`validate multi.json`: the demo tree with the three rules the README names broken."""
+    import json
+
+    from schedengine.cli import main
+
+    records = json.loads((ROOT / "fixtures" / "demo.json").read_text())
+    breaks = {"r-sydney-business": ("startTime", "25:00"), "r-lordhowe-business": ("byMonthDay", [32]),
+              "r-denver-business": ("frequency", "Fortnightly")}
+    for record in records:
+        for rule in (record.get("schedule") or {}).get("rules") or []:
+            if rule.get("id") in breaks:
+                field, value = breaks.pop(rule["id"])
+                rule[field] = value
+    assert not breaks
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "multi.json").write_text(json.dumps(records))
+    [(command, shown)] = [(c, out) for c, out in readme_commands() if "multi.json" in c]
+    assert main(command.split()[1:]) == 1
+    captured = capsys.readouterr()
+    assert _matches(shown, captured.err + captured.out), (command, shown, captured)
+
+
 def test_readme_patch_session_prints_what_the_readme_shows(capsys, tmp_path, monkeypatch):
     """The session on a copy of the demo tree, step by step; the stamp of the
     patch is the time it ran."""
