@@ -24,15 +24,11 @@ DeserializeListWithElements, and the "JSV Format" docs page):
 
 What this module decides:
 
-* Both forms are read. A document with a line break outside quotes is the
-  pretty form (or laid out by hand): whitespace (space, tab, CR, LF) around
-  keys, values and punctuation is layout and bare scalars are trimmed. The
-  compact form, on one line, is whitespace-significant as ServiceStack
-  reads it: a bare value keeps its spaces (``{Name: Acme}`` is ``" Acme"``,
-  which ServiceStack writes bare), except before a ``{``, ``[`` or ``"``,
-  where they can only be layout. Keys are trimmed in both. A quoted value
-  keeps its inner text exactly, and `dumps` quotes strings with leading or
-  trailing whitespace, so they read back the same in either form.
+* Both forms are read: whitespace (space, tab, CR, LF) around keys, values
+  and punctuation is insignificant and bare scalars are trimmed; a quoted
+  value keeps its inner text exactly. This is the one deliberate difference
+  from ServiceStack, so `dumps` also quotes strings with leading or trailing
+  whitespace.
 * Empty values read as ``None`` as above; ``null`` reads as the string
   ``"null"``. A trailing ``,`` before ``}`` is ignored (hand-written files);
   an empty map entry (``{A:1,,B:2}``) is an error.
@@ -72,9 +68,8 @@ _skip_ws = re.compile(r"[ \t\r\n]*").match
 # checks that what follows is its own separator or closer.
 _bare_value = re.compile(r"[^,{}\[\]]*").match
 _bare_key = re.compile(r"[^:,{}\[\]]*").match
-# Fast path for `Key:` (bare, one line), with or without the whitespace after the colon.
+# Fast path for `Key:` (bare, one line) with the whitespace after the colon.
 _simple_key = re.compile(r'([^:,{}\[\]"\r\n]+):[ \t\r\n]*').match
-_simple_key_exact = re.compile(r'([^:,{}\[\]"\r\n]+):').match
 _needs_quotes = re.compile(r'[",:{}\[\]\r\n]').search
 _EDGE = _WS + "\ufeff"  # would be trimmed (or taken for a BOM) if left bare
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z").match
@@ -93,9 +88,6 @@ def loads(text: str) -> object:
         raise _error(text, pos, [], "empty input: expected a JSV value")
     if text[pos] not in '{["':
         return text[pos:].rstrip(_WS)
-    # The compact form keeps the spaces around a bare value, as ServiceStack
-    # reads them; the pretty form's line breaks and indents are layout.
-    exact = not _is_pretty(text, pos)
 
     stack: list[list] = []
     while True:
@@ -103,19 +95,20 @@ def loads(text: str) -> object:
         c = text[pos] if pos < n else ""
         if c == "{" or c == "[":
             frame = [{} if c == "{" else [], "}" if c == "{" else "]", pos, None]
-            first = _skip_ws(text, pos + 1).end()
-            if first < n and text[first] == frame[_CLOSER]:
+            pos = _skip_ws(text, pos + 1).end()
+            if pos < n and text[pos] == frame[_CLOSER]:
                 value = frame[_CONTAINER]
-                pos = first + 1
+                pos += 1
             else:
                 stack.append(frame)
-                pos = _read_key(text, first, stack, exact) if c == "{" else _value_start(text, pos + 1, exact)
+                if c == "{":
+                    pos = _read_key(text, pos, stack)
                 continue
         elif c == '"':
             value, pos = _read_quoted(text, pos, stack)
         else:
             end = _bare_value(text, pos).end()  # also eats trailing whitespace
-            value = (text[pos:end] if exact else text[pos:end].strip(_WS)) or None
+            value = text[pos:end].strip(_WS) or None
             if value is not None and ("\n" in value or "\r" in value):
                 brk = min(i for i in (value.find("\n"), value.find("\r")) if i >= 0)
                 raise _error(text, pos + brk, stack,
@@ -143,13 +136,12 @@ def loads(text: str) -> object:
                     container.append(value)
                 if c == ",":
                     pos += 1
-                    if closer == "]":
-                        pos = _value_start(text, pos, exact)
-                        break
                     if pos < n and text[pos] in _WS:
                         pos = _skip_ws(text, pos).end()
+                    if closer == "]":
+                        break
                     if not (pos < n and text[pos] == "}"):
-                        pos = _read_key(text, pos, stack, exact)
+                        pos = _read_key(text, pos, stack)
                         break
                     # a trailing comma before '}': close the map
                 pos += 1
@@ -164,45 +156,13 @@ def loads(text: str) -> object:
                          f"{_found(text, pos)} (missing ',' or unquoted special character?)")
 
 
-def _is_pretty(text: str, pos: int) -> bool:
-    """Whether the document starting at `pos` is laid out on several lines
-    (JsvFormatter's pretty form, or by hand): a line break outside quotes
-    before its last character. The compact form ServiceStack writes has
-    none: it quotes every value that holds one."""
-    end = len(text.rstrip(_WS))
-    while True:
-        quote = text.find('"', pos, end)
-        stop = end if quote < 0 else quote
-        if text.find("\n", pos, stop) >= 0 or text.find("\r", pos, stop) >= 0:
-            return True
-        if quote < 0:
-            return False
-        pos = quote + 1
-        while True:  # past the closing quote; a doubled one is a literal '"'
-            close = text.find('"', pos, end)
-            if close < 0:
-                return False  # unterminated: the parser says where
-            if not text.startswith('"', close + 1):
-                break
-            pos = close + 2
-        pos = close + 1
-
-
-def _value_start(text: str, pos: int, exact: bool) -> int:
-    """Where the value after a ':' or ',' at pos - 1 starts. In the compact
-    form a bare value keeps its spaces (ServiceStack writes " Acme" bare);
-    before a quote or bracket they can only be layout."""
-    after = _skip_ws(text, pos).end()
-    return after if not exact or (after < len(text) and text[after] in '{["') else pos
-
-
-def _read_key(text: str, pos: int, stack: list[list], exact: bool) -> int:
+def _read_key(text: str, pos: int, stack: list[list]) -> int:
     """Read `Key:` at pos into the top frame; return the position of its value."""
     frame = stack[-1]
-    simple = (_simple_key_exact if exact else _simple_key)(text, pos)  # the common case in one regex call
+    simple = _simple_key(text, pos)  # the common case in one regex call
     if simple:
         frame[_KEY] = simple.group(1).rstrip(_WS)
-        return _value_start(text, simple.end(), exact) if exact else simple.end()
+        return simple.end()
     frame[_KEY] = None  # the path names the map, not the previous entry
     n = len(text)
     if pos >= n:
@@ -225,7 +185,7 @@ def _read_key(text: str, pos: int, stack: list[list], exact: bool) -> int:
                      f"map entry {key!r} has no ':' (found {_found(text, end)}); "
                      "write Key:Value, and quote keys that contain , { } [ ]")
     frame[_KEY] = key
-    return _value_start(text, end + 1, exact)
+    return _skip_ws(text, end + 1).end()
 
 
 def _read_quoted(text: str, pos: int, stack: list[list]) -> tuple[str, int]:
