@@ -204,6 +204,8 @@ class Envelope:
 
 LIST = Envelope()  # a bare list of customers
 _CUSTOMER_FIELDS = frozenset(wire_key(name) for name in Customer.model_fields)
+_CUSTOMER_LISTS = frozenset(wire_key(name) for name, field in Customer.model_fields.items()
+                            if "list[" in str(field.annotation))  # breadcrumb, tags
 
 
 def split_document(document: Any, source: str | os.PathLike[str] | None = None
@@ -215,10 +217,12 @@ def split_document(document: Any, source: str | os.PathLike[str] | None = None
     if isinstance(document, list):
         return document, LIST
     if isinstance(document, dict):
-        keys = [k for k, v in document.items() if isinstance(v, list)]
-        # One customer when it has an id, or a field a customer has beside its lists: a
-        # customer with no id (or "CustomerId") is not an envelope of its Breadcrumb.
-        if any(wire_key(k) == "id" or (wire_key(k) in _CUSTOMER_FIELDS and k not in keys) for k in document):
+        # An envelope holds one list that is not one of a customer's own lists: a customer
+        # with no id (or "CustomerId") is not an envelope of its Breadcrumb or Tags, while
+        # {"accountId": ..., "name": ..., "customers": [...]} is one, whatever its other keys.
+        keys = [k for k, v in document.items() if isinstance(v, list) and wire_key(str(k)) not in _CUSTOMER_LISTS]
+        if any(wire_key(str(k)) == "id" for k in document) or (
+                len(keys) != 1 and any(wire_key(str(k)) in _CUSTOMER_FIELDS for k in document)):
             return [document], Envelope(single=True)
         if len(keys) == 1:
             key = keys[0]

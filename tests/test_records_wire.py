@@ -564,3 +564,13 @@ def test_a_field_spelled_twice_is_warned_and_the_last_read(tmp_path):
 
 def test_inner_underscores_still_match():
     assert parse_model(Customer, {"id": "a", "parent_customer_id": "p", "__weird": 1}).parent_customer_id == "p"
+
+
+@pytest.mark.parametrize("document", [
+    {"accountId": "x", "name": "export", "customers": [{"id": "a"}]},  # a probe's: metadata named like customer fields
+    {"Tags": [], "customers": [{"id": "a"}]},
+])
+def test_an_envelope_may_carry_fields_a_customer_also_has(tmp_path, document):
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(document))
+    assert Engine.from_file(path).tree.ids() == ["a"]
