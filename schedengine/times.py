@@ -158,12 +158,13 @@ def resolve_zone(name: str | ZoneInfo | None, *, path: str | None = None) -> Zon
 _DATE = r"(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})"
 _CLOCK = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
 _OFFSET = r"(?P<z>Z|z|[+-]\d{2}(?::?\d{2})?)?"
-# ASCII digits only: \d also matches full-width and other scripts' digits, which .NET refuses.
-_DATE_RE = re.compile(rf"^{_DATE}$", re.ASCII)
-_DATETIME_RE = re.compile(rf"^{_DATE}[Tt ]{_CLOCK}\s*{_OFFSET}$", re.ASCII)
-_CLOCK_RE = re.compile(rf"^{_CLOCK}$", re.ASCII)
+# ASCII digits only (\d also matches full-width and other scripts' digits, which .NET refuses);
+# \s stays Unicode: .NET 8 writes "12:00\u202fPM" for en-US.
+_DATE_RE = re.compile(rf"^{_DATE}$".replace(r"\d", "[0-9]"))
+_DATETIME_RE = re.compile(rf"^{_DATE}[Tt ]{_CLOCK}\s*{_OFFSET}$".replace(r"\d", "[0-9]"))
+_CLOCK_RE = re.compile(rf"^{_CLOCK}$".replace(r"\d", "[0-9]"))
 _AMPM_RE = re.compile(
-    r"^(?P<h>\d{1,2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?\s*(?P<ap>[AaPp])\.?\s*[Mm]\.?$", re.ASCII)
+    r"^(?P<h>\d{1,2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?\s*(?P<ap>[AaPp])\.?\s*[Mm]\.?$".replace(r"\d", "[0-9]"))
 
 
 def _offset(text: str | None) -> timezone | None:
@@ -260,7 +261,8 @@ def parse_time(text: object, *, path: str | None, allow_24: bool = False) -> int
         except ValueError:
             parts = None
         if parts is not None:
-            seconds = parts[1] + (allow_24 and parts[1] < DAY_SECONDS and parts[2] > 0)
+            fraction = (_DATETIME_RE.match(value) or {"f": None})["f"] or ""  # all its digits: 100 ns counts too
+            seconds = parts[1] + (allow_24 and parts[1] < DAY_SECONDS and bool(fraction.strip("0")))
     if seconds is None:
         raise RecordError(f'{_where(path)}{shown(value)} is not a time (expected HH:MM)', path=path)
     if seconds == DAY_SECONDS and not allow_24:
