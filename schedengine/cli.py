@@ -489,16 +489,22 @@ def cmd_patch(args: argparse.Namespace) -> int:
     noted = list(field_warnings(patch, "patch"))
     for where, message in noted:
         print(f"warning: {where}: {message}", file=sys.stderr)
-    if not changed_fields(patch) and not args.allow_empty:
+
+    def refused_as_empty() -> bool:  # asked once the customer is known to be in the file
+        if changed_fields(patch) or args.allow_empty:
+            return False
         # The API takes an empty PATCH (it touches dateLastModified); from an operator it is a mistake.
         source = "<stdin>" if args.patchfile == "-" else args.patchfile
         print(_clip_given(f"error: {source}: the patch body sets no field"
                           + (" it knows (see the warnings above)" if noted else "")
                           + f"; {path} is unchanged (--allow-empty applies it, updating only dateLastModified)"),
               file=sys.stderr)
-        return EXIT_INVALID
+        return True
+
     if args.dry_run:
         engine = _engine(args)
+        if refused_as_empty():
+            return EXIT_INVALID
         plan = plan_patch(engine.tree, args.customer, patch, actor=args.actor)
         _print_schedule_warnings(plan.tree, args.customer)
         if args.json:
@@ -515,6 +521,8 @@ def cmd_patch(args: argparse.Namespace) -> int:
         return 0
     with locked_for_update(path):  # read, patch and write: another patch of the file waits its turn
         engine = _engine(args)
+        if refused_as_empty():
+            return EXIT_INVALID
         customer = engine.patch(args.customer, patch, actor=args.actor)
         try:
             engine.to_file(path)

@@ -1225,3 +1225,14 @@ def test_a_descendant_that_cannot_be_rewritten_is_a_patch_error(tmp_path):
                                          r'\(id "p"\)\.isStaging: "maybe" is not true or false'):
         engine.patch("p", {"name": "P2"})
     assert engine.tree.name("c") == "C"  # nothing half-applied
+
+
+def test_an_unknown_customer_comes_before_an_empty_body(tree_file, capsys, monkeypatch):
+    """A probe's: `patch acme-nyc - <<< '{}'` said the body was empty (exit 2), where docs/patch.md
+    shows the unknown customer (exit 3)."""
+    for dry_run in ([], ["--dry-run"]):
+        monkeypatch.setattr(sys, "stdin", _stdin("{}"))
+        code, out, err = run(capsys, "patch", "acme-nyc", "-", "--customers", str(tree_file), *dry_run)
+        assert (code, out) == (3, "")
+        assert err == (f'error: {tree_file}: unknown customer "acme-nyc" (the file holds 12 customers; did you '
+                       "load the right file?)\n")
