@@ -342,8 +342,11 @@ def cmd_next_change(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
+    if args.start is not None and args.start_at is not None:
+        args.verb_parser.error("--start and --at both give the start: give one")
     engine = _engine(args)
-    start = _when(engine, args.customer, args.start, "--start")
+    start = _when(engine, args.customer, args.start if args.start_at is None else args.start_at,
+                  "--start" if args.start_at is None else "--at")
     if args.end:
         end = _when(engine, args.customer, args.end, "--end")
     else:
@@ -615,9 +618,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("timeline", cmd_timeline, "segments of constant state over a range")
     p.add_argument("customer", help=customer_help)
-    p.add_argument("--start", "--at", dest="start", metavar="WHEN",
-                   help="the start of the range (--at is the same option, as the other verbs spell it); "
-                        + when_help + "; default: now")
+    p.add_argument("--start", metavar="WHEN",
+                   help="the start of the range (or --at, as the other verbs spell it); " + when_help + "; default: now")
+    p.add_argument("--at", dest="start_at", metavar="WHEN", help=argparse.SUPPRESS)
     p.add_argument("--end", metavar="WHEN", help="the end of the range, exclusive, read as --start is; "
                                                  "default: start + 7 days (the same local wall time a week later), "
                                                  "stopping at the last accepted instant (9997-12-31T23:59:59.999999Z, "

@@ -225,6 +225,8 @@ class Engine:
             if instants.dtype.kind not in "iuf":
                 raise RecordError(f"instants: an array of {instants.dtype} is not epoch seconds", path="instants")
             values = instants.reshape(-1)  # any shape (0-d, empty, n-d) is answered flat, then reshaped
+            if values.dtype.itemsize < 8:  # compared with bounds its own dtype cannot hold (float16 overflows)
+                values = values.astype("float64" if values.dtype.kind == "f" else "int64")
         elif isinstance(instants, (str, bytes, Mapping)) or not isinstance(instants, Iterable):
             raise RecordError(f"instants: expected a list (or other iterable) or a numpy array of epoch seconds, "
                               f"found {type(instants).__name__}", path="instants")
@@ -356,6 +358,8 @@ def to_instant(at: Instant, zone_of_owner: Any) -> datetime:
     """Aware UTC datetime from any accepted instant form, within
     [FIRST_INSTANT, END_INSTANT). `zone_of_owner` is called only for naive input."""
     given = at
+    if type(at).__name__ == "timedelta64":  # numpy registers it as an Integral; a duration is no instant
+        raise RecordError(f"{_shown(at)} is not an instant (a duration; epoch seconds are a plain number)", path="at")
     if isinstance(at, Real) and type(at) not in (int, float, Fraction) and not isinstance(at, bool):
         # A numpy scalar computes in its own dtype, where an int16's microseconds overflow.
         at = int(at) if isinstance(at, Integral) else float(at)

@@ -789,6 +789,9 @@ def test_timeline_starts_now_by_default_and_takes_at_as_other_verbs_do(capsys):
     at = run(capsys, "timeline", "acme", "--at", "2027-07-06", "--json")
     start = run(capsys, "timeline", "acme", "--start", "2027-07-06", "--json")
     assert at[0] == 0 and at == start
+    with pytest.raises(SystemExit):  # a probe's: given both, the last one silently won
+        main(["timeline", "acme", "--at", "2027-07-06", "--start", "2027-07-07"])
+    assert capsys.readouterr().err.endswith("error: --start and --at both give the start: give one\n")
     code, out, _ = run(capsys, "timeline", "acme", "--json")
     first = datetime.fromisoformat(json.loads(out)[0]["start"])
     assert code == 0 and abs((first - datetime.now(timezone.utc)).total_seconds()) < 60

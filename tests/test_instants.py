@@ -232,6 +232,14 @@ def test_numpy_scalars_of_every_dtype_are_epoch_seconds(mode):
     assert list(engine.state_many("acme", np.array([5, 60], dtype=np.int16))) == ["After Hours"] * 2
     with pytest.raises(RecordError, match="is not an instant"):
         engine.state_at("acme", np.float32("nan"))
+    for duration in (np.timedelta64(5, "s"), np.timedelta64(5, "ns")):  # a probe's: bare TypeError / read as 5 s
+        with pytest.raises(RecordError, match=r"is not an instant \(a duration"):
+            engine.state_at("acme", duration)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # float16 bounds overflowed in a cast, with a RuntimeWarning
+        assert list(engine.state_many("acme", np.array([5, 60], dtype=np.float16))) == ["After Hours"] * 2
 
 
 @pytest.mark.parametrize("mode", ["compiled", "reference"])
