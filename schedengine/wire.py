@@ -84,8 +84,7 @@ def detect_format(path: str | os.PathLike[str] | None, text: str) -> Format:
     return "json" if json_shaped else "jsv"
 
 
-_QUOTED_FIRST_KEY = re.compile(r'\[?\s*\{\s*"')
-_LEADING_QUOTED_KEY = re.compile(r'\ufeff?\s*\[?\s*\{\s*"')
+_QUOTED_FIRST_KEY = re.compile(r'\ufeff?\s*\[?\s*\{\s*"')  # leading space and BOM allowed: no strip() copy needed
 _LEADING_BRACKET = re.compile(r"\ufeff?\s*[\[{]")
 _SEVERAL_LINES = re.compile(r"\S[ \t\r]*\n\s*\S")
 
@@ -97,7 +96,7 @@ def _check_named_format(path: str | os.PathLike[str], fmt: Format, text: str) ->
     error for every line)."""
     # No copy of the text: a customers file may hold gigabytes. JSON Lines of two or more
     # records never parse as one JSON document, and json.loads stops at the second.
-    if fmt == "jsv" and _LEADING_QUOTED_KEY.match(text):
+    if fmt == "jsv" and _QUOTED_FIRST_KEY.match(text):
         raise WireFormatError(f"{path}: the name says JSV but this is JSON (its first field name is in double "
                               "quotes, which JSV never writes): name the file .json", path=str(path))
     if fmt == "jsonl" and _LEADING_BRACKET.match(text) and _is_json(text) and _SEVERAL_LINES.search(text):
